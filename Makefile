@@ -1,0 +1,57 @@
+# Aftercare: two commands on a fresh machine.
+#   make run   - set everything up and start the local stack with a demo store
+#   make test  - set everything up and run lint, types and every test suite
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PORT   ?= 8000
+REGION ?= us-east-1
+
+.PHONY: run test lint typecheck unit integration e2e browser package bench browser-deps clean
+
+$(STAMP): pyproject.toml requirements.txt constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) is required (Python 3.11)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/aftercare dev --demo --port $(PORT)
+
+browser-deps:
+	@scripts/ensure-chromium.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: $(STAMP) browser-deps lint typecheck
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+integration: $(STAMP)
+	$(BIN)/pytest tests/integration
+
+e2e: $(STAMP)
+	$(BIN)/pytest tests/e2e
+
+browser: $(STAMP) browser-deps
+	$(BIN)/pytest tests/browser
+
+package: $(STAMP)
+	AWS_DEFAULT_REGION=$(REGION) $(BIN)/python -m aftercare.packaging --out build/package
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf build vendor .aftercare .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,177 @@
+"""The ``aftercare`` command: run the local stack and manage stores (locally or on AWS)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+from pydantic import ValidationError
+
+from aftercare.devstack.runner import STATE_FILE
+
+EXIT_USAGE = 2
+EXIT_INVALID = 3
+EXIT_REMOTE = 4
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _local_state() -> dict[str, Any]:
+    try:
+        data = json.loads(STATE_FILE.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _target(args: argparse.Namespace) -> tuple[str, str]:
+    """Endpoint and operator key: flags, then environment, then a running local stack."""
+    state = _local_state()
+    endpoint = args.endpoint or os.environ.get("AFTERCARE_ENDPOINT") or state.get("endpoint")
+    key = args.operator_key or os.environ.get("AFTERCARE_OPERATOR_KEY")
+    if not key and state and (not args.endpoint or args.endpoint.rstrip("/") == state.get("endpoint")):
+        key = state.get("operator_key")
+    if not endpoint:
+        raise CliError("No endpoint: pass --endpoint URL, set AFTERCARE_ENDPOINT, or start `aftercare dev`.", EXIT_USAGE)
+    if not key:
+        raise CliError(
+            "No operator key: pass --operator-key, or set AFTERCARE_OPERATOR_KEY (on AWS it is in the secret "
+            "named by the stack output OperatorKeySecretArn).",
+            EXIT_USAGE,
+        )
+    return endpoint.rstrip("/"), key
+
+
+def _call(method: str, url: str, key: str, body: Any = None) -> Any:
+    try:
+        response = requests.request(
+            method, url, json=body, headers={"Authorization": f"Bearer {key}"}, timeout=30
+        )
+    except requests.RequestException as error:
+        raise CliError(f"Could not reach {url}: {error}", EXIT_REMOTE) from None
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = {"message": response.text[:500]}
+    if response.status_code >= 400:
+        lines = [f"{response.status_code}: {payload.get('message', 'request failed')}"]
+        for field in payload.get("fields", []):
+            lines.append(f"  - {field['field']}: {field['problem']}")
+        raise CliError("\n".join(lines), EXIT_REMOTE)
+    return payload
+
+
+def _load_config(path: Path, secret_args: list[str]) -> dict[str, Any]:
+    from functions.stores.models import StoreCreateRequest
+
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CliError(f"{path}: no such file", EXIT_USAGE) from None
+    except yaml.YAMLError as error:
+        raise CliError(f"{path}: not valid YAML: {error}", EXIT_INVALID) from None
+    secrets: dict[str, str] = {}
+    for item in secret_args:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise CliError(f"--secret takes INTEGRATION=VALUE, got {item!r}", EXIT_USAGE)
+        secrets[name] = value
+    body = {"config": config, "webhook_secrets": secrets}
+    try:
+        StoreCreateRequest.model_validate(body)
+    except ValidationError as error:
+        lines = [f"{path} is not a valid store configuration:"]
+        for problem in error.errors(include_url=False):
+            location = ".".join(str(p) for p in problem["loc"][1:] if p != "config") if problem["loc"] else ""
+            if problem["loc"] and problem["loc"][0] == "webhook_secrets":
+                location = "--secret " + ".".join(str(p) for p in problem["loc"][1:])
+            lines.append(f"  - {location or '(top level)'}: {problem['msg']}")
+        raise CliError("\n".join(lines), EXIT_INVALID) from None
+    return body
+
+
+def cmd_store_create(args: argparse.Namespace) -> int:
+    body = _load_config(Path(args.config), args.secret or [])
+    endpoint, key = _target(args)
+    result = _call("POST", f"{endpoint}/v1/admin/stores", key, body)
+    store = result["store"]
+    print(f"Created store {store['id']} at {endpoint}")
+    print("\nShown once, keep them safe:")
+    print(f"  admin API key      {result['admin_key']}")
+    for name, secret in result["webhook_secrets"].items():
+        print(f"  {name + ' secret':<18} {secret}")
+    print("\nWebhook URLs:")
+    for name, url in store["webhook_urls"].items():
+        print(f"  {name:<12} {url}")
+    identity = result.get("sender_identity") or {}
+    if identity and not identity.get("verified"):
+        print(f"\nSES has not verified {identity['domain']} yet. Publish these DNS records:")
+        for record in identity.get("dkim_records", []):
+            print(f"  {record['type']} {record['name']} -> {record['value']}")
+    return 0
+
+
+def cmd_store_show(args: argparse.Namespace) -> int:
+    endpoint, key = _target(args)
+    result = _call("GET", f"{endpoint}/v1/admin/stores/{args.store_id}", key)
+    print(yaml.safe_dump(result, sort_keys=False, allow_unicode=True), end="")
+    return 0
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from aftercare.devstack.runner import serve
+
+    return serve(args.host, args.port, demo=args.demo, verbose=args.verbose)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aftercare", description="Aftercare post-purchase responder")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    dev = commands.add_parser("dev", help="run the embedded local stack")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=8000, help="HTTP port (0 picks a free one)")
+    dev.add_argument("--demo", action="store_true", help="also create a demo store and print its secrets")
+    dev.add_argument("--verbose", action="store_true", help="show function logs and metrics")
+    dev.set_defaults(func=cmd_dev)
+
+    store = commands.add_parser("store", help="manage stores").add_subparsers(dest="store_command", required=True)
+    for name, func, help_text in (
+        ("create", cmd_store_create, "validate store.yaml and register the store"),
+        ("show", cmd_store_show, "print a store's configuration (never its secrets)"),
+    ):
+        sub = store.add_parser(name, help=help_text)
+        if name == "create":
+            sub.add_argument("--config", required=True, help="path to store.yaml")
+            sub.add_argument("--secret", action="append", metavar="INTEGRATION=VALUE",
+                             help="a webhook secret the platform gave you (e.g. shopify=...)")
+        else:
+            sub.add_argument("store_id")
+        sub.add_argument("--endpoint", help="API base URL (default: the running local stack)")
+        sub.add_argument("--operator-key", help="operator key (default: $AFTERCARE_OPERATOR_KEY or local stack)")
+        sub.set_defaults(func=func)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except CliError as error:
+        print(f"aftercare: {error}", file=sys.stderr)
+        return error.code
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

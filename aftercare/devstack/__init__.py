@@ -1,0 +1,1 @@
+"""The embedded local stack: moto, provisioning from infra/, the dev clock, schedules, streams."""

@@ -1,0 +1,198 @@
+"""The dev console at ``/_dev/``: outbox, simulated clock, schedules, streams, state machines.
+
+Registered on the app only by ``aftercare dev``; the deployed package never contains these routes.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from chalice import Blueprint, Response
+from pydantic import TypeAdapter, ValidationError
+
+from aftercare.devstack import outbox
+from aftercare.devstack.stack import DevStack
+from functions.shared import clock
+from functions.shared.http import ApiError, json_response, route
+
+blueprint = Blueprint(__name__)
+_state: dict[str, DevStack] = {}
+_DURATION: TypeAdapter[timedelta] = TypeAdapter(timedelta)
+_FORM = "application/x-www-form-urlencoded"
+
+
+def attach(stack: DevStack) -> None:
+    _state["stack"] = stack
+
+
+def _stack() -> DevStack:
+    return _state["stack"]
+
+
+def _render(name: str, **context: Any) -> Response:
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True
+    )
+    html = environment.get_template(name).render(**context)
+    return Response(body=html, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+def _executions(limit: int = 50) -> list[dict[str, Any]]:
+    from functions.shared import aws
+
+    sfn = aws.stepfunctions()
+    result = []
+    for machine in sfn.list_state_machines().get("stateMachines", []):
+        for execution in sfn.list_executions(stateMachineArn=machine["stateMachineArn"], maxResults=limit).get(
+            "executions", []
+        ):
+            result.append(
+                {
+                    "state_machine": machine["name"],
+                    "name": execution["name"],
+                    "arn": execution["executionArn"],
+                    "status": execution["status"],
+                    "started_at": execution["startDate"].isoformat(),
+                    "stopped_at": execution["stopDate"].isoformat() if execution.get("stopDate") else None,
+                }
+            )
+    return sorted(result, key=lambda item: item["started_at"], reverse=True)
+
+
+def _history(arn: str) -> list[dict[str, Any]]:
+    from functions.shared import aws
+
+    events = aws.stepfunctions().get_execution_history(executionArn=arn, maxResults=1000).get("events", [])
+    history = []
+    for event in events:
+        details = {k: v for k, v in event.items() if k.endswith("EventDetails")}
+        history.append(
+            {
+                "id": event["id"],
+                "type": event["type"],
+                "timestamp": event["timestamp"].isoformat(),
+                "details": json.loads(json.dumps(details, default=str)),
+            }
+        )
+    return history
+
+
+def _overview() -> dict[str, Any]:
+    stack = _stack()
+    return {
+        "now": clock.isoformat(clock.now()),
+        "offset_seconds": int(clock.clock.offset.total_seconds()),
+        "schedules": [
+            {
+                "name": s.name,
+                "expression": s.expression,
+                "runs": s.runs,
+                "failures": s.failures,
+                "last_run": clock.isoformat(s.last_run) if s.last_run else None,
+                "last_error": s.last_error,
+            }
+            for s in stack.scheduler.schedules
+        ],
+        "streams": [
+            {
+                "table": m.table,
+                "function": m.function_name,
+                "delivered": m.delivered,
+                "pending": len(m.pending),
+                "failed": len(m.failed),
+            }
+            for m in stack.pump.mappings
+        ],
+        "demo": {k: v for k, v in stack.demo.items() if k != "secrets"},
+    }
+
+
+@route(blueprint, "/")
+def console() -> Any:
+    messages = list(reversed(outbox.messages()))
+    return _render("console.html", overview=_overview(), messages=messages, executions=_executions(),
+                   stack=_stack(), title="Aftercare dev console")
+
+
+@route(blueprint, "/outbox")
+def list_outbox() -> Any:
+    return json_response(outbox.messages())
+
+
+@route(blueprint, "/outbox/{message_id}/view")
+def view_message(message_id: str) -> Any:
+    for message in outbox.messages():
+        if message["id"] == message_id:
+            return _render("message.html", message=message, title=message["subject"])
+    raise ApiError(404, "not_found", f"No message {message_id} in the outbox.")
+
+
+@route(blueprint, "/clock")
+def get_clock() -> Any:
+    return json_response(_overview())
+
+
+def _parse_advance(raw_body: bytes | None, content_type: str) -> tuple[timedelta, bool]:
+    is_form = content_type.startswith(_FORM)
+    if is_form:
+        values = parse_qs((raw_body or b"").decode("utf-8", "replace"))
+        text = (values.get("advance") or [""])[0]
+    else:
+        try:
+            data = json.loads(raw_body or b"{}")
+        except json.JSONDecodeError:
+            raise ApiError(400, "invalid_json", "Send {\"advance\": \"PT1H\"}.") from None
+        text = data.get("advance") if isinstance(data, dict) else None
+    if not isinstance(text, str) or not text:
+        raise ApiError(422, "validation_failed", "Say how far to advance.",
+                       [{"field": "advance", "problem": "required, an ISO-8601 duration such as PT1H or P14D"}])
+    try:
+        delta = _DURATION.validate_python(text)
+    except ValidationError:
+        raise ApiError(422, "validation_failed", "That is not a duration.",
+                       [{"field": "advance", "problem": f"{text!r} is not an ISO-8601 duration such as PT1H"}]) from None
+    if delta <= timedelta(0) or delta > timedelta(days=400):
+        raise ApiError(422, "validation_failed", "Advance by a positive duration of at most 400 days.",
+                       [{"field": "advance", "problem": "must be positive and at most P400D"}])
+    return delta, is_form
+
+
+@route(blueprint, "/clock", methods=("POST",), content_types=["application/json", _FORM])
+def advance_clock() -> Any:
+    request = blueprint.current_request
+    delta, is_form = _parse_advance(request.raw_body, request.headers.get("content-type", "application/json"))
+    summary = _stack().advance(delta)
+    if is_form:
+        return Response(body="", status_code=303, headers={"Location": "/_dev/"})
+    return json_response(summary)
+
+
+@route(blueprint, "/run", methods=("POST",), content_types=["application/json", _FORM])
+def run_schedules() -> Any:
+    summary = _stack().run_now()
+    if blueprint.current_request.headers.get("content-type", "").startswith(_FORM):
+        return Response(body="", status_code=303, headers={"Location": "/_dev/"})
+    return json_response(summary)
+
+
+@route(blueprint, "/executions")
+def list_executions() -> Any:
+    return json_response(_executions())
+
+
+@route(blueprint, "/executions/{execution_arn}")
+def execution_history(execution_arn: str) -> Any:
+    from urllib.parse import unquote
+
+    from botocore.exceptions import ClientError
+
+    try:
+        return json_response({"arn": unquote(execution_arn), "history": _history(unquote(execution_arn))})
+    except ClientError:
+        raise ApiError(404, "not_found", "No such execution.") from None

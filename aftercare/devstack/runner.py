@@ -1,0 +1,236 @@
+"""``aftercare dev``: the whole stack in one process on 127.0.0.1.
+
+moto serves DynamoDB, SES, Step Functions, Secrets Manager and Lambda; everything is provisioned
+from infra/; the Chalice app is served like API Gateway would; a background loop fires schedules on
+the simulated clock and delivers DynamoDB stream records; the dev console lives at /_dev/.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import sys
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FUNCTION_PREFIX = "aftercare-local"
+STATE_FILE = Path(".aftercare") / "dev.json"
+SFN_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+
+
+def local_aws_environment(verbose: bool = False) -> None:
+    """Credentials and settings that keep every AWS call on this machine."""
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+    )
+    if not verbose:
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+
+
+@dataclass
+class Running:
+    base_url: str
+    moto_url: str
+    stack: Any
+    stop: threading.Event
+    threads: list[threading.Thread]
+    servers: list[Any]
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        for server in self.servers:
+            try:
+                server.shutdown() if hasattr(server, "shutdown") else server.stop()
+            except Exception:  # noqa: S110  # best effort while exiting
+                pass
+        for thread in self.threads:
+            thread.join(timeout=5)
+
+
+def _stream_mappings(provisioned: Any, app: Any) -> list[Any]:
+    from chalice.utils import to_cfn_resource_name
+
+    from aftercare import infra
+    from aftercare.devstack import lambdas
+    from aftercare.devstack.streams import Mapping
+
+    functions = {to_cfn_resource_name(f.name): f for f in getattr(app, "pure_lambda_functions", [])}
+    mappings = []
+    template = infra.load_template()
+    for resource in infra.resources_of_type(template, "AWS::Lambda::EventSourceMapping").values():
+        properties = resource["Properties"]
+        table_logical = properties["EventSourceArn"]["Fn::GetAtt"][0]
+        function_ref = properties["FunctionName"]
+        function_logical = function_ref.get("Ref") or function_ref["Fn::GetAtt"][0]
+        function = functions[function_logical]
+        local_name = f"{FUNCTION_PREFIX}-{function.name}"
+        mappings.append(
+            Mapping(
+                table=provisioned.tables[table_logical],
+                stream_arn=provisioned.stream_arns[table_logical],
+                function_name=local_name,
+                handler=lambdas._handlers[local_name],
+                batch_size=int(properties.get("BatchSize", 100)),
+                max_retries=int(properties.get("MaximumRetryAttempts", 3)),
+            )
+        )
+    return mappings
+
+
+def start(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, verbose: bool = False) -> Running:
+    """Start everything and return once the HTTP server accepts requests."""
+    local_aws_environment(verbose)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    import requests
+    from moto.server import ThreadedMotoServer
+
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    moto_host, moto_port = moto.get_host_and_port()
+    moto_url = f"http://{moto_host}:{moto_port}"
+    os.environ["AWS_ENDPOINT_URL"] = moto_url
+    os.environ["MOTO_PORT"] = str(moto_port)
+    requests.post(f"{moto_url}/moto-api/config", json=SFN_CONFIG, timeout=10).raise_for_status()
+
+    from aftercare.devstack import console, lambdas
+    from aftercare.devstack.provision import provision
+    from aftercare.devstack.schedules import Scheduler
+    from aftercare.devstack.server import create_server
+    from aftercare.devstack.stack import DevStack
+    from aftercare.devstack.streams import StreamPump
+    from functions.shared import aws, secrets, settings
+
+    # Bind first so the public base URL carries the real port (port 0 picks a free one).
+    from aftercare.infra import ROOT
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    app_module = importlib.import_module("app")
+    app = app_module.app
+    server = create_server(app, host, port)
+    bound_port = server.server.server_address[1]
+    base_url = f"http://{host}:{bound_port}"
+
+    provisioned = provision(FUNCTION_PREFIX, public_base_url=base_url)
+    os.environ.update(provisioned.environment)
+    settings.reset_settings()
+    aws.reset_clients()
+    secrets.reset_secrets()
+
+    lambdas.install()
+    lambdas.register_app(app, FUNCTION_PREFIX)
+    stack = DevStack(
+        provisioned=provisioned,
+        scheduler=Scheduler.from_app(app, FUNCTION_PREFIX),
+        pump=StreamPump(_stream_mappings(provisioned, app)),
+        base_url=base_url,
+        moto_url=moto_url,
+        operator_key=provisioned.secret_values["OperatorKeySecret"],
+    )
+    console.attach(stack)
+    app.register_blueprint(console.blueprint, url_prefix="/_dev")
+    if demo:
+        stack.demo = create_demo_store(base_url)
+
+    stop = threading.Event()
+    http_thread = threading.Thread(target=server.serve_forever, name="aftercare-http", daemon=True)
+    http_thread.start()
+
+    def loop() -> None:
+        while not stop.wait(1.0):
+            try:
+                stack.tick()
+            except Exception:  # keep the loop alive; failures show in the console
+                from functions.shared.observability import logger
+
+                logger.exception("dev loop tick failed")
+
+    loop_thread = threading.Thread(target=loop, name="aftercare-loop", daemon=True)
+    loop_thread.start()
+    return Running(base_url, moto_url, stack, stop, [http_thread, loop_thread], [server, moto])
+
+
+def create_demo_store(base_url: str) -> dict[str, Any]:
+    """Register examples/store.yaml as the demo store; return its URLs and secrets."""
+    import yaml
+
+    from aftercare.infra import ROOT
+    from functions.stores import email_identity, service
+    from functions.stores.models import StoreCreateRequest
+    from functions.stores.store import default_repository
+
+    config = yaml.safe_load((ROOT / "examples" / "store.yaml").read_text(encoding="utf-8"))
+    config["id"], config["name"] = "demo", "Demo Store"  # leaves examples/store.yaml free to create
+    created = service.create_store(StoreCreateRequest(config=config), default_repository())
+    email_identity.ensure_sender_domain(str(created.store.config.sender.email))
+    view = service.public_view(created.store, base_url)
+    return {
+        "store_id": created.store.id,
+        "admin_key": created.admin_key,
+        **{f"{name}_webhook_url": url for name, url in view["webhook_urls"].items()},
+        **{f"{name}_webhook_secret": secret for name, secret in created.webhook_secrets.items()},
+    }
+
+
+def write_state(running: Running, path: Path = STATE_FILE) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "endpoint": running.base_url,
+        "operator_key": running.stack.operator_key,
+        "pid": os.getpid(),
+        "demo": running.stack.demo,
+    }
+    path.write_text(json.dumps(state, indent=2), encoding="utf-8")
+    path.chmod(0o600)
+
+
+def serve(host: str, port: int, *, demo: bool, verbose: bool, state_file: Path = STATE_FILE) -> int:
+    """Run until Ctrl-C or SIGTERM; print where everything is."""
+    running = start(host, port, demo=demo, verbose=verbose)
+    write_state(running, state_file)
+    done = threading.Event()
+
+    def stop(signum: int, frame: Any) -> None:
+        done.set()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    lines = [
+        "",
+        "Aftercare local stack is running.",
+        f"  API          {running.base_url}",
+        f"  Dev console  {running.base_url}/_dev/",
+        f"  Operator key {running.stack.operator_key}   (also in {state_file})",
+    ]
+    if running.stack.demo:
+        lines.append("  Demo store (secrets are shown once):")
+        lines.extend(f"    {key:<28} {value}" for key, value in running.stack.demo.items())
+    lines += ["", "Create a store:  aftercare store create --config examples/store.yaml", "Stop: Ctrl-C", ""]
+    print("\n".join(lines), flush=True)
+    try:
+        while not done.wait(0.5):
+            pass
+    finally:
+        print("Stopping the local stack...", flush=True)
+        running.shutdown()
+        try:
+            state_file.unlink()
+        except FileNotFoundError:
+            pass
+        time.sleep(0.1)
+    return 0

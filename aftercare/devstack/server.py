@@ -1,0 +1,56 @@
+"""Serve the Chalice app on 127.0.0.1 like API Gateway would, with JSON 404s for unknown routes."""
+
+from __future__ import annotations
+
+import json
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from chalice.config import Config
+from chalice.local import (
+    ChaliceRequestHandler,
+    CustomLocalChalice,
+    LocalChalice,
+    LocalDevServer,
+    LocalGateway,
+)
+
+from functions.shared.observability import logger
+
+
+class AftercareGateway(LocalGateway):  # type: ignore[misc]
+    """API Gateway stand-in whose unknown-route answer matches the production gateway response."""
+
+    def handle_request(self, method: str, path: str, headers: dict[str, str], body: bytes | None) -> Any:
+        try:
+            self._generate_lambda_event(method, path, headers, body)
+        except ValueError:
+            payload = {
+                "error": "not_found",
+                "message": f"No route matches {method} {path.split('?')[0]}.",
+                "correlation_id": "",
+            }
+            return {
+                "statusCode": 404,
+                "headers": {"Content-Type": "application/json"},
+                "multiValueHeaders": {},
+                "body": json.dumps(payload),
+            }
+        return super().handle_request(method, path, headers, body)
+
+
+class AftercareRequestHandler(ChaliceRequestHandler):  # type: ignore[misc]
+    def __init__(self, request: Any, client_address: Any, server: Any, app_object: Any, config: Any) -> None:
+        self.local_gateway = AftercareGateway(app_object, config)
+        BaseHTTPRequestHandler.__init__(self, request, client_address, server)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  # signature of the base class
+        logger.debug("http " + format % args)
+
+
+def create_server(app: Any, host: str, port: int) -> LocalDevServer:
+    config = Config.create(chalice_stage="local", app_name="aftercare", lambda_timeout=30, lambda_memory_size=256)
+    if not isinstance(app, LocalChalice):
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+        app.__class__ = CustomLocalChalice  # thread-local current_request, as `chalice local` does
+    return LocalDevServer(app, config, host, port, handler_cls=AftercareRequestHandler)

@@ -1,0 +1,128 @@
+"""Deliver DynamoDB stream records to their Lambda handlers, as Lambda's event source mapping would.
+
+The mappings come from ``AWS::Lambda::EventSourceMapping`` resources in ``infra/``. A handler that
+returns ``batchItemFailures`` has the batch retried from the first failed record (Lambda's
+ReportBatchItemFailures semantics); one that raises has the whole batch retried. After
+``MaximumRetryAttempts`` the records are set aside as failed and shown in the dev console.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import boto3
+
+from aftercare.devstack.lambdas import LocalLambdaContext
+from aftercare.devstack.provision import REGION
+
+
+@dataclass
+class Mapping:
+    table: str
+    stream_arn: str
+    function_name: str
+    handler: Any
+    batch_size: int = 100
+    max_retries: int = 3
+    iterators: dict[str, str | None] = field(default_factory=dict)
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    attempts: int = 0
+    delivered: int = 0
+    failed: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return int(value.timestamp())
+    if isinstance(value, bytes):
+        import base64
+
+        return base64.b64encode(value).decode()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | set):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+class StreamPump:
+    def __init__(self, mappings: list[Mapping]) -> None:
+        self.mappings = mappings
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = boto3.session.Session(region_name=REGION).client("dynamodbstreams")
+        return self._client
+
+    def _fetch(self, mapping: Mapping) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        shards = self.client.describe_stream(StreamArn=mapping.stream_arn)["StreamDescription"].get("Shards", [])
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            iterator = mapping.iterators.get(shard_id)
+            if shard_id not in mapping.iterators:
+                iterator = self.client.get_shard_iterator(
+                    StreamArn=mapping.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+            if iterator is None:
+                continue
+            response = self.client.get_records(ShardIterator=iterator, Limit=1000)
+            mapping.iterators[shard_id] = response.get("NextShardIterator")
+            for record in response.get("Records", []):
+                record = _jsonable(record)
+                record["eventSourceARN"] = mapping.stream_arn
+                records.append(record)
+        return records
+
+    def _deliver(self, mapping: Mapping) -> int:
+        batch = mapping.pending[: mapping.batch_size]
+        try:
+            result = mapping.handler({"Records": batch}, LocalLambdaContext(function_name=mapping.function_name))
+        except Exception as error:
+            return self._retry(mapping, 0, f"{type(error).__name__}: {error}")
+        failures = (result or {}).get("batchItemFailures") or [] if isinstance(result, dict) else []
+        if failures:
+            failed_ids = {item.get("itemIdentifier") for item in failures}
+            first = next(
+                (i for i, r in enumerate(batch) if r.get("dynamodb", {}).get("SequenceNumber") in failed_ids), 0
+            )
+            mapping.delivered += first
+            del mapping.pending[:first]
+            return first + self._retry(mapping, 0, "batch item failures reported")
+        mapping.delivered += len(batch)
+        mapping.attempts = 0
+        del mapping.pending[: len(batch)]
+        return len(batch)
+
+    def _retry(self, mapping: Mapping, start: int, reason: str) -> int:
+        mapping.attempts += 1
+        if mapping.attempts > mapping.max_retries:
+            record = mapping.pending.pop(start)
+            mapping.failed.append({"reason": reason, "record": record})
+            mapping.attempts = 0
+        return 0
+
+    def pump(self) -> int:
+        """One pass over every stream; returns how many records were handled."""
+        handled = 0
+        for mapping in self.mappings:
+            mapping.pending.extend(self._fetch(mapping))
+            while mapping.pending:
+                before = len(mapping.pending)
+                handled += self._deliver(mapping)
+                if len(mapping.pending) == before:
+                    break  # a failed attempt: retry on the next pass
+        return handled
+
+    def pump_until_quiet(self, max_passes: int = 50) -> int:
+        total = 0
+        for _ in range(max_passes):
+            handled = self.pump()
+            total += handled
+            if handled == 0 and not any(m.pending for m in self.mappings):
+                break
+        return total

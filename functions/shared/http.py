@@ -1,0 +1,179 @@
+"""HTTP conventions shared by every route.
+
+* Errors are JSON: ``{"error": <code>, "message": <sentence>, "fields": [...], "correlation_id": ...}``.
+* Bad JSON is 400; a body that parses but breaks the schema is 422 naming every bad field.
+* Unknown routes are a JSON 404 (API Gateway gateway responses in production, the local gateway here).
+* An unexpected exception is a JSON 500 carrying the correlation id, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from chalice import ChaliceUnhandledError, Response
+from pydantic import BaseModel, ValidationError
+
+from functions.shared.errors import AftercareError, Conflict, DependencyFailed, NotFound, Throttled
+from functions.shared.observability import current_correlation_id, logger
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+INTERNAL_MESSAGE = "Something went wrong on our side. Quote the correlation id if you contact support."
+MAX_JSON_BYTES = 256 * 1024
+
+
+class ApiError(ChaliceUnhandledError):  # type: ignore[misc]
+    """Raised by routes; the middleware turns it into a JSON error response."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: list[dict[str, str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields or []
+        self.headers = dict(headers or {})
+
+
+def error_body(code: str, message: str, fields: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    body["correlation_id"] = current_correlation_id()
+    return body
+
+
+def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(
+        body=json.dumps(body, separators=(",", ":"), default=str),
+        status_code=status,
+        headers={**JSON_HEADERS, **(headers or {})},
+    )
+
+
+def error_response(error: ApiError) -> Response:
+    return json_response(error_body(error.code, error.message, error.fields), error.status, error.headers)
+
+
+def validation_fields(error: ValidationError) -> list[dict[str, str]]:
+    fields = []
+    for item in error.errors(include_url=False):
+        location = ".".join(str(part) for part in item["loc"]) or "(body)"
+        fields.append({"field": location, "problem": str(item["msg"]).removeprefix("Value error, ")})
+    return fields
+
+
+def html_error(status: int, heading: str, message: str, hint: str = "", locale: str = "en") -> Response:
+    """A friendly error page for routes people open in a browser (never a stack trace)."""
+    from functions.shared.templating import render
+
+    body = render(
+        "pages/error.html", title=heading, heading=heading, message=message, hint=hint, locale=locale,
+        correlation_id=current_correlation_id(),
+    )
+    return Response(body=body, status_code=status, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+def parse_json_body(raw_body: bytes | None, model: type[ModelT]) -> ModelT:
+    """Decode and validate a JSON request body, raising 400/413/422 ``ApiError``s."""
+    if not raw_body:
+        raise ApiError(400, "empty_body", "The request body is empty; send a JSON object.")
+    if len(raw_body) > MAX_JSON_BYTES:
+        raise ApiError(413, "body_too_large", f"The request body exceeds {MAX_JSON_BYTES} bytes.")
+    try:
+        data = json.loads(raw_body)
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid_encoding", "The request body is not UTF-8 text.") from None
+    except json.JSONDecodeError as error:
+        raise ApiError(
+            400, "invalid_json", f"The request body is not valid JSON: {error.msg} at line {error.lineno}."
+        ) from None
+    except RecursionError:
+        raise ApiError(400, "invalid_json", "The request body nests too deeply.") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        fields = validation_fields(error)
+        raise ApiError(422, "validation_failed", "Some fields are missing or invalid.", fields) from None
+
+
+_DOMAIN_STATUS: list[tuple[type[AftercareError], int]] = [
+    (NotFound, 404),
+    (Conflict, 409),
+    (Throttled, 503),
+    (DependencyFailed, 502),
+]
+
+
+def _status_for(error: AftercareError) -> int:
+    for kind, status in _DOMAIN_STATUS:
+        if isinstance(error, kind):
+            return status
+    return 500
+
+
+def _normalise_chalice_error(response: Response) -> Response:
+    """Chalice's own errors (405, 415, its catch-all 500) use another shape; give them ours."""
+    body = response.body
+    if isinstance(body, dict) and "Code" in body and "error" not in body:
+        code = str(body["Code"])
+        if response.status_code >= 500:
+            logger.error("Unhandled error in route", extra={"chalice_code": code})
+            return json_response(error_body("internal_error", INTERNAL_MESSAGE), 500)
+        snake = "".join("_" + c.lower() if c.isupper() else c for c in code).lstrip("_").removesuffix("_error")
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
+        return json_response(error_body(snake, str(body.get("Message", ""))), response.status_code, headers)
+    return response
+
+
+def route(
+    blueprint: Any, path: str, methods: tuple[str, ...] = ("GET",), content_types: list[str] | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a view whose failures follow the JSON error convention.
+
+    Domain errors become their status code; anything unexpected is logged with its traceback and
+    answered as a 500 carrying only the correlation id.
+    """
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return view(*args, **kwargs)
+            except ApiError:
+                raise
+            except AftercareError as error:
+                status = _status_for(error)
+                if status >= 500:
+                    logger.exception("Request failed")
+                raise ApiError(status, error.code, error.message) from error
+            except Exception:
+                logger.exception("Unhandled error in route")
+                raise ApiError(500, "internal_error", INTERNAL_MESSAGE) from None
+
+        options: dict[str, Any] = {"methods": list(methods)}
+        if content_types:
+            options["content_types"] = content_types
+        blueprint.route(path, **options)(wrapped)
+        return view
+
+    return decorator
+
+
+def middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Chalice ``http`` middleware mapping every failure onto the JSON error convention."""
+    try:
+        response = get_response(event)
+    except ApiError as error:
+        return error_response(error)
+    return _normalise_chalice_error(response)

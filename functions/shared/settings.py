@@ -1,0 +1,64 @@
+"""Typed configuration read from the environment, checked once per cold start.
+
+Every resource name comes from the environment (wired from ``infra/`` by CloudFormation in
+production and by the local stack on a laptop); there are no defaults for them, so a missing one
+fails at once with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from functions.shared.errors import ConfigurationError
+
+ENV_PREFIX = "AFTERCARE_"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+
+    stage: str = Field(default="prod", description="Deployment stage name")
+    public_base_url: str = Field(description="HTTPS base URL customers and staff reach the API at")
+
+    stores_table: str
+    orders_table: str
+    outreach_table: str
+    responses_table: str
+    flags_table: str
+    returns_table: str
+    customers_table: str
+    idempotency_table: str
+
+    signing_key_secret_arn: str = Field(description="Secrets Manager secret holding the token key")
+    operator_key_secret_arn: str = Field(description="Secrets Manager secret holding the operator key")
+    ses_configuration_set: str
+
+    due_shards: int = Field(default=8, ge=1, le=64, description="Write shards of the outreach due index")
+
+
+def _describe(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"])
+        variable = ENV_PREFIX + field.upper()
+        if item["type"] == "missing":
+            problems.append(f"{variable} is not set")
+        else:
+            problems.append(f"{variable}: {item['msg']}")
+    return "Aftercare configuration is incomplete: " + "; ".join(problems)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    try:
+        return Settings()  # type: ignore[call-arg]  # values come from the environment
+    except ValidationError as error:
+        raise ConfigurationError(_describe(error)) from None
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests and the local stack change the environment)."""
+    get_settings.cache_clear()

@@ -1,0 +1,116 @@
+"""Signed, expiring, scoped tokens for the links Aftercare puts in emails.
+
+A token is ``<payload>.<signature>``, both base64url without padding. The payload is compact JSON
+naming the purpose (what the link may do), the store, an expiry and a random token id, plus the
+purpose's own claims. The signature is HMAC-SHA256 under a key derived per store from the
+deployment's signing key, so a token minted for one store can never verify for another, even if the
+store id in the payload were swapped. Comparison is constant-time.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from functions.shared import clock
+
+
+class TokenError(Exception):
+    """Base for token failures. ``reason`` is safe to show to the person holding the link."""
+
+    reason = "This link is not valid."
+
+
+class TokenInvalid(TokenError):
+    reason = "This link is not valid. It may have been copied incompletely."
+
+
+class TokenExpired(TokenError):
+    reason = "This link has expired."
+
+
+class TokenWrongScope(TokenError):
+    reason = "This link cannot be used here."
+
+
+@dataclass(frozen=True)
+class Token:
+    purpose: str
+    store_id: str
+    token_id: str
+    expires_at: datetime
+    claims: dict[str, Any] = field(default_factory=dict)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    padded = text + "=" * (-len(text) % 4)
+    return base64.urlsafe_b64decode(padded.encode("ascii"))
+
+
+def _store_key(signing_key: bytes, store_id: str) -> bytes:
+    return hmac.new(signing_key, b"aftercare/store/" + store_id.encode("utf-8"), hashlib.sha256).digest()
+
+
+def _signature(signing_key: bytes, store_id: str, payload: str) -> str:
+    digest = hmac.new(_store_key(signing_key, store_id), payload.encode("ascii"), hashlib.sha256).digest()
+    return _b64(digest)
+
+
+def sign(
+    signing_key: bytes,
+    *,
+    purpose: str,
+    store_id: str,
+    ttl: timedelta,
+    claims: dict[str, Any] | None = None,
+    token_id: str | None = None,
+) -> str:
+    expires = clock.epoch_seconds(clock.now() + ttl)
+    body = {"p": purpose, "s": store_id, "e": expires, "j": token_id or secrets.token_urlsafe(9)}
+    if claims:
+        body["c"] = claims
+    payload = _b64(json.dumps(body, separators=(",", ":"), sort_keys=True).encode("utf-8"))
+    return f"{payload}.{_signature(signing_key, store_id, payload)}"
+
+
+def verify(signing_key: bytes, token: str, *, purpose: str, store_id: str | None = None) -> Token:
+    """Check signature, purpose, store and expiry; raise a ``TokenError`` subclass otherwise."""
+    if not isinstance(token, str) or token.count(".") != 1 or len(token) > 4096:
+        raise TokenInvalid("malformed token")
+    payload, signature = token.split(".")
+    try:
+        body = json.loads(_unb64(payload))
+    except (ValueError, UnicodeDecodeError):
+        raise TokenInvalid("undecodable payload") from None
+    if not isinstance(body, dict) or not isinstance(body.get("s"), str) or not isinstance(body.get("e"), int):
+        raise TokenInvalid("payload lacks store or expiry")
+    expected = _signature(signing_key, body["s"], payload)
+    if not hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii", "replace")):
+        raise TokenInvalid("bad signature")
+    if body.get("p") != purpose:
+        raise TokenWrongScope(f"token is for {body.get('p')!r}, not {purpose!r}")
+    if store_id is not None and body["s"] != store_id:
+        raise TokenWrongScope("token belongs to another store")
+    if clock.epoch_seconds() >= body["e"]:
+        raise TokenExpired("token expired")
+    expires_at = datetime.fromtimestamp(body["e"], tz=clock.now().tzinfo)
+    claims = body.get("c") or {}
+    return Token(purpose=body["p"], store_id=body["s"], token_id=str(body.get("j", "")), expires_at=expires_at, claims=claims)
+
+
+def signing_key() -> bytes:
+    """The deployment's signing key, from Secrets Manager."""
+    from functions.shared.secrets import get_secret
+    from functions.shared.settings import get_settings
+
+    return get_secret(get_settings().signing_key_secret_arn).encode("utf-8")

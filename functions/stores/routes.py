@@ -1,0 +1,69 @@
+"""Store registry HTTP routes (operator-authenticated admin routes and the store's own view)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from functions.shared.http import ApiError, json_response, parse_json_body, route
+from functions.stores import email_identity, service
+from functions.stores.models import StoreCreateRequest
+from functions.stores.store import default_repository
+
+blueprint = Blueprint(__name__)
+
+
+def _auth_failed(error: service.AuthError) -> ApiError:
+    code = "unauthorized" if error.status == 401 else "forbidden"
+    headers = {"WWW-Authenticate": 'Bearer realm="aftercare"'} if error.status == 401 else None
+    return ApiError(error.status, code, error.message, headers=headers)
+
+
+def _require_operator() -> None:
+    from functions.shared.secrets import get_secret
+    from functions.shared.settings import get_settings
+
+    operator_key = get_secret(get_settings().operator_key_secret_arn)
+    try:
+        service.authenticate_operator(blueprint.current_request.headers.get("authorization"), operator_key)
+    except service.AuthError as error:
+        raise _auth_failed(error) from None
+
+
+def _base_url() -> str:
+    from functions.shared.settings import get_settings
+
+    return get_settings().public_base_url
+
+
+@route(blueprint, "/v1/admin/stores", methods=("POST",))
+def create_store() -> Any:
+    _require_operator()
+    request = parse_json_body(blueprint.current_request.raw_body, StoreCreateRequest)
+    created = service.create_store(request, default_repository())
+    body = {
+        "store": service.public_view(created.store, _base_url()),
+        "sender_identity": email_identity.ensure_sender_domain(str(created.store.config.sender.email)),
+        "admin_key": created.admin_key,
+        "webhook_secrets": created.webhook_secrets,
+        "notice": "Store these secrets now: they are shown only once.",
+    }
+    return json_response(body, 201)
+
+
+@route(blueprint, "/v1/admin/stores/{store_id}")
+def show_store_as_operator(store_id: str) -> Any:
+    _require_operator()
+    return json_response(service.public_view(default_repository().get(store_id), _base_url()))
+
+
+@route(blueprint, "/v1/stores/{store_id}")
+def show_store(store_id: str) -> Any:
+    try:
+        store = service.authenticate_store_admin(
+            store_id, blueprint.current_request.headers.get("authorization"), default_repository()
+        )
+    except service.AuthError as error:
+        raise _auth_failed(error) from None
+    return json_response(service.public_view(store, _base_url()))
