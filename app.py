@@ -1,6 +1,6 @@
 """Aftercare: the Chalice application. Creates the app and wires middleware and blueprints only."""
 
-from chalice import Chalice
+from chalice.app import Chalice
 
 from functions.platform.routes import blueprint as platform
 from functions.shared import http, observability

@@ -42,7 +42,9 @@ def _target(args: argparse.Namespace) -> tuple[str, str]:
     if not key and state and (not args.endpoint or args.endpoint.rstrip("/") == state.get("endpoint")):
         key = state.get("operator_key")
     if not endpoint:
-        raise CliError("No endpoint: pass --endpoint URL, set AFTERCARE_ENDPOINT, or start `aftercare dev`.", EXIT_USAGE)
+        raise CliError(
+            "No endpoint: pass --endpoint URL, set AFTERCARE_ENDPOINT, or start `aftercare dev`.", EXIT_USAGE
+        )
     if not key:
         raise CliError(
             "No operator key: pass --operator-key, or set AFTERCARE_OPERATOR_KEY (on AWS it is in the secret "
@@ -95,7 +97,8 @@ def _load_config(path: Path, secret_args: list[str]) -> dict[str, Any]:
             location = ".".join(str(p) for p in problem["loc"][1:] if p != "config") if problem["loc"] else ""
             if problem["loc"] and problem["loc"][0] == "webhook_secrets":
                 location = "--secret " + ".".join(str(p) for p in problem["loc"][1:])
-            lines.append(f"  - {location or '(top level)'}: {problem['msg']}")
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            lines.append(f"  - {location or '(top level)'}: {message}")
         raise CliError("\n".join(lines), EXIT_INVALID) from None
     return body
 
@@ -115,8 +118,12 @@ def cmd_store_create(args: argparse.Namespace) -> int:
         print(f"  {name:<12} {url}")
     identity = result.get("sender_identity") or {}
     if identity and not identity.get("verified"):
-        print(f"\nSES has not verified {identity['domain']} yet. Publish these DNS records:")
-        for record in identity.get("dkim_records", []):
+        records = identity.get("dkim_records", [])
+        domain = identity["domain"]
+        print(f"\nSES has not verified {domain} yet; Aftercare cannot email for this store until it is.")
+        if records:
+            print("Publish these DNS records:")
+        for record in records:
             print(f"  {record['type']} {record['name']} -> {record['value']}")
     return 0
 
@@ -145,7 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--verbose", action="store_true", help="show function logs and metrics")
     dev.set_defaults(func=cmd_dev)
 
-    store = commands.add_parser("store", help="manage stores").add_subparsers(dest="store_command", required=True)
+    store = commands.add_parser("store", help="manage stores").add_subparsers(
+        dest="store_command", required=True
+    )
     for name, func, help_text in (
         ("create", cmd_store_create, "validate store.yaml and register the store"),
         ("show", cmd_store_show, "print a store's configuration (never its secrets)"),
@@ -153,12 +162,18 @@ def build_parser() -> argparse.ArgumentParser:
         sub = store.add_parser(name, help=help_text)
         if name == "create":
             sub.add_argument("--config", required=True, help="path to store.yaml")
-            sub.add_argument("--secret", action="append", metavar="INTEGRATION=VALUE",
-                             help="a webhook secret the platform gave you (e.g. shopify=...)")
+            sub.add_argument(
+                "--secret",
+                action="append",
+                metavar="INTEGRATION=VALUE",
+                help="a webhook secret the platform gave you (e.g. shopify=...)",
+            )
         else:
             sub.add_argument("store_id")
         sub.add_argument("--endpoint", help="API base URL (default: the running local stack)")
-        sub.add_argument("--operator-key", help="operator key (default: $AFTERCARE_OPERATOR_KEY or local stack)")
+        sub.add_argument(
+            "--operator-key", help="operator key (default: $AFTERCARE_OPERATOR_KEY or local stack)"
+        )
         sub.set_defaults(func=func)
     return parser
 

@@ -44,8 +44,24 @@ def _construct(tag: str) -> Any:
     return construct
 
 
-for _tag in ("Ref", "Sub", "GetAtt", "Join", "If", "Equals", "Select", "Split", "Not", "And", "Or", "FindInMap",
-             "Base64", "ImportValue", "GetAZs", "Cidr"):
+for _tag in (
+    "Ref",
+    "Sub",
+    "GetAtt",
+    "Join",
+    "If",
+    "Equals",
+    "Select",
+    "Split",
+    "Not",
+    "And",
+    "Or",
+    "FindInMap",
+    "Base64",
+    "ImportValue",
+    "GetAZs",
+    "Cidr",
+):
     _CfnLoader.add_constructor(f"!{_tag}", _construct(_tag))
 
 
@@ -62,8 +78,8 @@ def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str
 
 def function_environment(template: dict[str, Any]) -> dict[str, Any]:
     """The environment every function gets (Globals.Function.Environment.Variables)."""
-    variables: dict[str, Any] = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get(
-        "Variables", {}
+    variables: dict[str, Any] = (
+        template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
     )
     return variables
 
@@ -79,10 +95,12 @@ class StateMachineSource:
         return set(_PLACEHOLDER.findall(json.dumps(self.definition)))
 
 
-def state_machines(directory: Path = STATEMACHINES) -> list[StateMachineSource]:
+def state_machines(directory: Path | None = None) -> list[StateMachineSource]:
     sources = []
-    for path in sorted(directory.glob("*.asl.json")):
-        sources.append(StateMachineSource(path.name.removesuffix(".asl.json"), path, json.loads(path.read_text())))
+    for path in sorted((directory or STATEMACHINES).glob("*.asl.json")):
+        sources.append(
+            StateMachineSource(path.name.removesuffix(".asl.json"), path, json.loads(path.read_text()))
+        )
     return sources
 
 

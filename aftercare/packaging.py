@@ -49,7 +49,9 @@ def merge_template(template: dict[str, Any]) -> dict[str, Any]:
     for logical, resource in infra.resources_of_type(template, "AWS::StepFunctions::StateMachine").items():
         file_name = Path(resource.get("Metadata", {}).get("DefinitionFile", "")).name
         if file_name not in sources:
-            raise PackagingError(f"{logical}: Metadata.DefinitionFile must name a file in infra/statemachines/")
+            raise PackagingError(
+                f"{logical}: Metadata.DefinitionFile must name a file in infra/statemachines/"
+            )
         source = sources[file_name]
         substitutions = resource["Properties"].get("DefinitionSubstitutions", {})
         missing = sorted(source.placeholders - set(substitutions))
@@ -76,10 +78,16 @@ def check_package(template: dict[str, Any]) -> None:
             unknown = sorted(set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", text)) - known)
             if unknown:
                 problems.append(f"{logical} leaves placeholders unsubstituted: {', '.join(unknown)}")
-        if resource.get("Type") == "AWS::Serverless::Function":
-            if f"{logical}LogGroup" not in template["Resources"]:
-                problems.append(f"function {logical} has no {logical}LogGroup with a retention period")
-    paths = template["Resources"].get("RestAPI", {}).get("Properties", {}).get("DefinitionBody", {}).get("paths", {})
+        is_function = resource.get("Type") == "AWS::Serverless::Function"
+        if is_function and f"{logical}LogGroup" not in template["Resources"]:
+            problems.append(f"function {logical} has no {logical}LogGroup with a retention period")
+    paths = (
+        template["Resources"]
+        .get("RestAPI", {})
+        .get("Properties", {})
+        .get("DefinitionBody", {})
+        .get("paths", {})
+    )
     dev_paths = [path for path in paths if path.startswith("/_dev")]
     if dev_paths:
         problems.append(f"dev console routes must never be deployed: {', '.join(dev_paths)}")
@@ -92,13 +100,26 @@ def build(out: Path, stage: str = "prod", lint: bool = True) -> Path:
     build_dir = out.parent
     build_dir.mkdir(parents=True, exist_ok=True)
     merge_path = build_dir / "merge.yaml"
-    merge_path.write_text(yaml.safe_dump(merge_template(infra.load_template()), sort_keys=False), encoding="utf-8")
+    merge_path.write_text(
+        yaml.safe_dump(merge_template(infra.load_template()), sort_keys=False), encoding="utf-8"
+    )
     chalice = Path(sys.executable).parent / "chalice"
     env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
     subprocess.run(
-        [str(chalice), "package", "--stage", stage, "--template-format", "yaml", "--merge-template", str(merge_path),
-         str(out)],
-        cwd=ROOT, env=env, check=True,
+        [
+            str(chalice),
+            "package",
+            "--stage",
+            stage,
+            "--template-format",
+            "yaml",
+            "--merge-template",
+            str(merge_path),
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
     )
     template_path = out / "sam.yaml"
     check_package(infra.load_template(template_path))
@@ -106,7 +127,9 @@ def build(out: Path, stage: str = "prod", lint: bool = True) -> Path:
         cfn_lint = Path(sys.executable).parent / "cfn-lint"
         result = subprocess.run([str(cfn_lint), str(template_path)], cwd=ROOT, capture_output=True, text=True)
         if result.returncode != 0:
-            raise PackagingError(f"cfn-lint found problems in {template_path}:\n{result.stdout}{result.stderr}")
+            raise PackagingError(
+                f"cfn-lint found problems in {template_path}:\n{result.stdout}{result.stderr}"
+            )
     return template_path
 
 
@@ -117,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-lint", action="store_true")
     args = parser.parse_args(argv)
     try:
-        template = build(args.out if args.out.is_absolute() else ROOT / args.out, args.stage, not args.no_lint)
+        template = build(
+            args.out if args.out.is_absolute() else ROOT / args.out, args.stage, not args.no_lint
+        )
     except (PackagingError, subprocess.CalledProcessError) as error:
         sys.stderr.write(f"package: {error}\n")
         return 1

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 from pydantic import TypeAdapter, ValidationError
 
 from aftercare.devstack import outbox
@@ -49,9 +49,9 @@ def _executions(limit: int = 50) -> list[dict[str, Any]]:
     sfn = aws.stepfunctions()
     result = []
     for machine in sfn.list_state_machines().get("stateMachines", []):
-        for execution in sfn.list_executions(stateMachineArn=machine["stateMachineArn"], maxResults=limit).get(
-            "executions", []
-        ):
+        for execution in sfn.list_executions(
+            stateMachineArn=machine["stateMachineArn"], maxResults=limit
+        ).get("executions", []):
             result.append(
                 {
                     "state_machine": machine["name"],
@@ -116,8 +116,14 @@ def _overview() -> dict[str, Any]:
 @route(blueprint, "/")
 def console() -> Any:
     messages = list(reversed(outbox.messages()))
-    return _render("console.html", overview=_overview(), messages=messages, executions=_executions(),
-                   stack=_stack(), title="Aftercare dev console")
+    return _render(
+        "console.html",
+        overview=_overview(),
+        messages=messages,
+        executions=_executions(),
+        stack=_stack(),
+        title="Aftercare dev console",
+    )
 
 
 @route(blueprint, "/outbox")
@@ -138,8 +144,11 @@ def get_clock() -> Any:
     return json_response(_overview())
 
 
-def _parse_advance(raw_body: bytes | None, content_type: str) -> tuple[timedelta, bool]:
+def _parse_advance(raw_body: bytes | str | None, content_type: str) -> tuple[timedelta, bool]:
+    if isinstance(raw_body, str):
+        raw_body = raw_body.encode("utf-8")
     is_form = content_type.startswith(_FORM)
+    text: Any
     if is_form:
         values = parse_qs((raw_body or b"").decode("utf-8", "replace"))
         text = (values.get("advance") or [""])[0]
@@ -147,19 +156,31 @@ def _parse_advance(raw_body: bytes | None, content_type: str) -> tuple[timedelta
         try:
             data = json.loads(raw_body or b"{}")
         except json.JSONDecodeError:
-            raise ApiError(400, "invalid_json", "Send {\"advance\": \"PT1H\"}.") from None
+            raise ApiError(400, "invalid_json", 'Send {"advance": "PT1H"}.') from None
         text = data.get("advance") if isinstance(data, dict) else None
     if not isinstance(text, str) or not text:
-        raise ApiError(422, "validation_failed", "Say how far to advance.",
-                       [{"field": "advance", "problem": "required, an ISO-8601 duration such as PT1H or P14D"}])
+        raise ApiError(
+            422,
+            "validation_failed",
+            "Say how far to advance.",
+            [{"field": "advance", "problem": "required, an ISO-8601 duration such as PT1H or P14D"}],
+        )
     try:
         delta = _DURATION.validate_python(text)
     except ValidationError:
-        raise ApiError(422, "validation_failed", "That is not a duration.",
-                       [{"field": "advance", "problem": f"{text!r} is not an ISO-8601 duration such as PT1H"}]) from None
+        raise ApiError(
+            422,
+            "validation_failed",
+            "That is not a duration.",
+            [{"field": "advance", "problem": f"{text!r} is not an ISO-8601 duration such as PT1H"}],
+        ) from None
     if delta <= timedelta(0) or delta > timedelta(days=400):
-        raise ApiError(422, "validation_failed", "Advance by a positive duration of at most 400 days.",
-                       [{"field": "advance", "problem": "must be positive and at most P400D"}])
+        raise ApiError(
+            422,
+            "validation_failed",
+            "Advance by a positive duration of at most 400 days.",
+            [{"field": "advance", "problem": "must be positive and at most P400D"}],
+        )
     return delta, is_form
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 Handler = Callable[[Any, Any], Any]
 
+_PATCHED = "invoke"  # the moto method replaced by install()
 _handlers: dict[str, Handler] = {}
 _installed: dict[str, Any] = {}
 
@@ -83,15 +84,16 @@ def install() -> None:
         return
     from moto.awslambda_simple.models import LambdaSimpleBackend
 
-    def simple_invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any,
-                      response_headers: Any) -> bytes:
+    def simple_invoke(
+        self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
+    ) -> bytes:
         result, failed = invoke(function_name, body)
         if failed:
             response_headers["x-amz-function-error"] = "Unhandled"
         return result
 
     _installed["simple"] = LambdaSimpleBackend.invoke
-    LambdaSimpleBackend.invoke = simple_invoke
+    setattr(LambdaSimpleBackend, _PATCHED, simple_invoke)
 
 
 def uninstall() -> None:
@@ -99,7 +101,7 @@ def uninstall() -> None:
         return
     from moto.awslambda_simple.models import LambdaSimpleBackend
 
-    LambdaSimpleBackend.invoke = _installed.pop("simple")
+    setattr(LambdaSimpleBackend, _PATCHED, _installed.pop("simple"))
 
 
 def register_app(app: Any, function_prefix: str) -> dict[str, str]:

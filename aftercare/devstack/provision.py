@@ -46,7 +46,7 @@ class Provisioned:
 def resolve(value: Any, refs: dict[str, dict[str, str]], parameters: dict[str, str]) -> Any:
     """Evaluate the intrinsic functions the template uses in values the local stack needs."""
     if isinstance(value, dict) and len(value) == 1:
-        (key, arg), = value.items()
+        ((key, arg),) = value.items()
         if key == "Ref":
             if arg in parameters:
                 return parameters[arg]
@@ -122,7 +122,8 @@ def provision(
         ttl = properties.get("TimeToLiveSpecification")
         if ttl and ttl.get("Enabled"):
             dynamodb.update_time_to_live(
-                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]}
+                TableName=name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
             )
 
     secretsmanager = session.client("secretsmanager")

@@ -7,12 +7,13 @@ the simulated clock and delivers DynamoDB stream records; the dev console lives 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
 import os
-import sys
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -54,10 +55,8 @@ class Running:
     def shutdown(self) -> None:
         self.stop.set()
         for server in self.servers:
-            try:
+            with contextlib.suppress(Exception):  # best effort while exiting
                 server.shutdown() if hasattr(server, "shutdown") else server.stop()
-            except Exception:  # noqa: S110  # best effort while exiting
-                pass
         for thread in self.threads:
             thread.join(timeout=5)
 
@@ -113,10 +112,10 @@ def start(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, verb
     from aftercare.devstack.server import create_server
     from aftercare.devstack.stack import DevStack
     from aftercare.devstack.streams import StreamPump
-    from functions.shared import aws, secrets, settings
 
     # Bind first so the public base URL carries the real port (port 0 picks a free one).
     from aftercare.infra import ROOT
+    from functions.shared import aws, secrets, settings
 
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
@@ -228,9 +227,7 @@ def serve(host: str, port: int, *, demo: bool, verbose: bool, state_file: Path =
     finally:
         print("Stopping the local stack...", flush=True)
         running.shutdown()
-        try:
+        with contextlib.suppress(FileNotFoundError):
             state_file.unlink()
-        except FileNotFoundError:
-            pass
         time.sleep(0.1)
     return 0

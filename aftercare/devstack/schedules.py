@@ -54,7 +54,9 @@ class Scheduler:
                 handler = getattr(importlib.import_module(module_name), attribute)
                 expression = source.schedule_expression
                 text = expression if isinstance(expression, str) else expression.to_string()
-                schedules.append(Schedule(f"{function_prefix}-{source.name}", text, interval_of(expression), handler))
+                schedules.append(
+                    Schedule(f"{function_prefix}-{source.name}", text, interval_of(expression), handler)
+                )
         return cls(schedules)
 
     def _event(self, schedule: Schedule, at: datetime) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from chalice.local import (
 from functions.shared.observability import logger
 
 
-class AftercareGateway(LocalGateway):  # type: ignore[misc]
+class AftercareGateway(LocalGateway):
     """API Gateway stand-in whose unknown-route answer matches the production gateway response."""
 
     def handle_request(self, method: str, path: str, headers: dict[str, str], body: bytes | None) -> Any:
@@ -39,17 +39,19 @@ class AftercareGateway(LocalGateway):  # type: ignore[misc]
         return super().handle_request(method, path, headers, body)
 
 
-class AftercareRequestHandler(ChaliceRequestHandler):  # type: ignore[misc]
+class AftercareRequestHandler(ChaliceRequestHandler):
     def __init__(self, request: Any, client_address: Any, server: Any, app_object: Any, config: Any) -> None:
         self.local_gateway = AftercareGateway(app_object, config)
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  # signature of the base class
+    def log_message(self, format: str, *args: Any) -> None:  # signature of the base class
         logger.debug("http " + format % args)
 
 
 def create_server(app: Any, host: str, port: int) -> LocalDevServer:
-    config = Config.create(chalice_stage="local", app_name="aftercare", lambda_timeout=30, lambda_memory_size=256)
+    config = Config.create(
+        chalice_stage="local", app_name="aftercare", lambda_timeout=30, lambda_memory_size=256
+    )
     if not isinstance(app, LocalChalice):
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
         app.__class__ = CustomLocalChalice  # thread-local current_request, as `chalice local` does

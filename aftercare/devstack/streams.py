@@ -60,7 +60,9 @@ class StreamPump:
 
     def _fetch(self, mapping: Mapping) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
-        shards = self.client.describe_stream(StreamArn=mapping.stream_arn)["StreamDescription"].get("Shards", [])
+        shards = self.client.describe_stream(StreamArn=mapping.stream_arn)["StreamDescription"].get(
+            "Shards", []
+        )
         for shard in shards:
             shard_id = shard["ShardId"]
             iterator = mapping.iterators.get(shard_id)
@@ -81,14 +83,17 @@ class StreamPump:
     def _deliver(self, mapping: Mapping) -> int:
         batch = mapping.pending[: mapping.batch_size]
         try:
-            result = mapping.handler({"Records": batch}, LocalLambdaContext(function_name=mapping.function_name))
+            result = mapping.handler(
+                {"Records": batch}, LocalLambdaContext(function_name=mapping.function_name)
+            )
         except Exception as error:
             return self._retry(mapping, 0, f"{type(error).__name__}: {error}")
         failures = (result or {}).get("batchItemFailures") or [] if isinstance(result, dict) else []
         if failures:
             failed_ids = {item.get("itemIdentifier") for item in failures}
             first = next(
-                (i for i, r in enumerate(batch) if r.get("dynamodb", {}).get("SequenceNumber") in failed_ids), 0
+                (i for i, r in enumerate(batch) if r.get("dynamodb", {}).get("SequenceNumber") in failed_ids),
+                0,
             )
             mapping.delivered += first
             del mapping.pending[:first]

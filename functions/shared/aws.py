@@ -29,7 +29,9 @@ def _client(service: str) -> Any:
             import boto3
             from botocore.config import Config
 
-            config = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10)
+            config = Config(
+                retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10
+            )
             _clients[service] = boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
         return _clients[service]
 

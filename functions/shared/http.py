@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from chalice import ChaliceUnhandledError, Response
+from chalice.app import ChaliceUnhandledError, Response
 from pydantic import BaseModel, ValidationError
 
 from functions.shared.errors import AftercareError, Conflict, DependencyFailed, NotFound, Throttled
@@ -26,7 +26,7 @@ INTERNAL_MESSAGE = "Something went wrong on our side. Quote the correlation id i
 MAX_JSON_BYTES = 256 * 1024
 
 
-class ApiError(ChaliceUnhandledError):  # type: ignore[misc]
+class ApiError(ChaliceUnhandledError):
     """Raised by routes; the middleware turns it into a JSON error response."""
 
     def __init__(
@@ -53,7 +53,7 @@ def error_body(code: str, message: str, fields: list[dict[str, str]] | None = No
     return body
 
 
-def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+def json_response(body: Any, status: int = 200, headers: Mapping[str, Any] | None = None) -> Response:
     return Response(
         body=json.dumps(body, separators=(",", ":"), default=str),
         status_code=status,
@@ -78,20 +78,27 @@ def html_error(status: int, heading: str, message: str, hint: str = "", locale: 
     from functions.shared.templating import render
 
     body = render(
-        "pages/error.html", title=heading, heading=heading, message=message, hint=hint, locale=locale,
+        "pages/error.html",
+        title=heading,
+        heading=heading,
+        message=message,
+        hint=hint,
+        locale=locale,
         correlation_id=current_correlation_id(),
     )
     return Response(body=body, status_code=status, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
-def parse_json_body(raw_body: bytes | None, model: type[ModelT]) -> ModelT:
+def parse_json_body(raw_body: bytes | str | None, model: type[ModelT]) -> ModelT:
     """Decode and validate a JSON request body, raising 400/413/422 ``ApiError``s."""
+    if isinstance(raw_body, str):
+        raw_body = raw_body.encode("utf-8")
     if not raw_body:
         raise ApiError(400, "empty_body", "The request body is empty; send a JSON object.")
     if len(raw_body) > MAX_JSON_BYTES:
         raise ApiError(413, "body_too_large", f"The request body exceeds {MAX_JSON_BYTES} bytes.")
     try:
-        data = json.loads(raw_body)
+        data = json.loads(raw_body.decode("utf-8"))
     except UnicodeDecodeError:
         raise ApiError(400, "invalid_encoding", "The request body is not UTF-8 text.") from None
     except json.JSONDecodeError as error:
@@ -130,7 +137,9 @@ def _normalise_chalice_error(response: Response) -> Response:
         if response.status_code >= 500:
             logger.error("Unhandled error in route", extra={"chalice_code": code})
             return json_response(error_body("internal_error", INTERNAL_MESSAGE), 500)
-        snake = "".join("_" + c.lower() if c.isupper() else c for c in code).lstrip("_").removesuffix("_error")
+        snake = (
+            "".join("_" + c.lower() if c.isupper() else c for c in code).lstrip("_").removesuffix("_error")
+        )
         headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
         return json_response(error_body(snake, str(body.get("Message", ""))), response.status_code, headers)
     return response

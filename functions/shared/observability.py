@@ -60,7 +60,8 @@ def middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
     try:
         return get_response(event)
     finally:
-        metrics.flush_metrics(raise_on_empty_metrics=False)
+        if metrics.metric_set:
+            metrics.flush_metrics()
 
 
 def current_correlation_id() -> str:

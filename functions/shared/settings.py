@@ -54,7 +54,7 @@ def _describe(error: ValidationError) -> str:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     try:
-        return Settings()  # type: ignore[call-arg]  # values come from the environment
+        return Settings()  # every value comes from the environment
     except ValidationError as error:
         raise ConfigurationError(_describe(error)) from None
 

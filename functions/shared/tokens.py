@@ -105,7 +105,13 @@ def verify(signing_key: bytes, token: str, *, purpose: str, store_id: str | None
         raise TokenExpired("token expired")
     expires_at = datetime.fromtimestamp(body["e"], tz=clock.now().tzinfo)
     claims = body.get("c") or {}
-    return Token(purpose=body["p"], store_id=body["s"], token_id=str(body.get("j", "")), expires_at=expires_at, claims=claims)
+    return Token(
+        purpose=body["p"],
+        store_id=body["s"],
+        token_id=str(body.get("j", "")),
+        expires_at=expires_at,
+        claims=claims,
+    )
 
 
 def signing_key() -> bytes:

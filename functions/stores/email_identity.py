@@ -27,7 +27,9 @@ def ensure_sender_domain(sender_email: str) -> dict[str, Any]:
     except ClientError as error:
         if aws.error_code(error) in aws.THROTTLING_CODES:
             raise Throttled("SES throttled while checking the sender domain") from error
-        raise DependencyFailed(f"SES failed while checking the sender domain: {aws.error_code(error)}") from error
+        raise DependencyFailed(
+            f"SES failed while checking the sender domain: {aws.error_code(error)}"
+        ) from error
     verified = bool(identity.get("VerifiedForSendingStatus"))
     tokens = identity.get("DkimAttributes", {}).get("Tokens", []) or []
     return {
@@ -35,5 +37,8 @@ def ensure_sender_domain(sender_email: str) -> dict[str, Any]:
         "verified": verified,
         "dkim_records": []
         if verified
-        else [{"type": "CNAME", "name": f"{t}._domainkey.{domain}", "value": f"{t}.dkim.amazonses.com"} for t in tokens],
+        else [
+            {"type": "CNAME", "name": f"{t}._domainkey.{domain}", "value": f"{t}.dkim.amazonses.com"}
+            for t in tokens
+        ],
     }

@@ -51,7 +51,7 @@ class Sender(Strict):
 
 
 class OutreachRule(Strict):
-    """When to ask. Delays count from delivery, or from fulfilment plus transit time until delivery is known."""
+    """When to ask. Delays count from delivery (or fulfilment plus transit time until delivery is known)."""
 
     review_delay: Duration | None = None
     reminder_delay: Duration | None = None
@@ -85,7 +85,13 @@ class ReturnPolicy(Strict):
     window: Duration = timedelta(days=30)
     non_returnable_types: list[str] = Field(default_factory=list)
     reasons: list[str] = Field(
-        default_factory=lambda: ["Damaged or defective", "Wrong item", "Does not fit", "Not as described", "Other"],
+        default_factory=lambda: [
+            "Damaged or defective",
+            "Wrong item",
+            "Does not fit",
+            "Not as described",
+            "Other",
+        ],
         min_length=1,
     )
     auto_approve_below: Decimal = Field(default=Decimal("0"), ge=0)
@@ -112,6 +118,10 @@ class IntegrationConfig(Strict):
     enabled: bool = True
 
 
+def _generic_only() -> dict[Integration, IntegrationConfig]:
+    return {"generic": IntegrationConfig()}
+
+
 class StoreConfig(Strict):
     """Everything a store owner writes in store.yaml."""
 
@@ -123,9 +133,7 @@ class StoreConfig(Strict):
     default_locale: str = "en"
     timezone: str = "UTC"
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
-    integrations: dict[Integration, IntegrationConfig] = Field(
-        default_factory=lambda: {"generic": IntegrationConfig()}, min_length=1
-    )
+    integrations: dict[Integration, IntegrationConfig] = Field(default_factory=_generic_only, min_length=1)
     staff: Staff
     alerts: AlertPolicy = AlertPolicy()
     outreach: OutreachPolicy = OutreachPolicy()
@@ -135,7 +143,9 @@ class StoreConfig(Strict):
     @classmethod
     def _valid_id(cls, value: str) -> str:
         if not _STORE_ID.match(value):
-            raise ValueError("must be 3-40 lowercase letters, digits or hyphens, not starting or ending with -")
+            raise ValueError(
+                "must be 3-40 lowercase letters, digits or hyphens, not starting or ending with -"
+            )
         return value
 
     @field_validator("timezone")
@@ -144,7 +154,9 @@ class StoreConfig(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from None
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)"
+            ) from None
         return value
 
     @field_validator("default_locale")
@@ -157,7 +169,10 @@ class StoreConfig(Strict):
 
     @model_validator(mode="after")
     def _returns_consistent(self) -> StoreConfig:
-        if self.returns.keep_it_below > self.returns.auto_approve_below and self.returns.auto_approve_below > 0:
+        if (
+            self.returns.keep_it_below > self.returns.auto_approve_below
+            and self.returns.auto_approve_below > 0
+        ):
             raise ValueError("returns.keep_it_below cannot exceed returns.auto_approve_below")
         return self
 
@@ -173,7 +188,9 @@ class StoreConfig(Strict):
             )
         return OutreachRule(
             review_delay=rule.review_delay or defaults.review_delay,
-            reminder_delay=rule.reminder_delay if rule.reminder_delay is not None else defaults.reminder_delay,
+            reminder_delay=rule.reminder_delay
+            if rule.reminder_delay is not None
+            else defaults.reminder_delay,
             nps_delay=rule.nps_delay if rule.nps_delay is not None else defaults.nps_delay,
             reviews=rule.reviews,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from functions.shared.http import ApiError, json_response, parse_json_body, route
 from functions.stores import email_identity, service

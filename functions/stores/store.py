@@ -58,8 +58,20 @@ class StoreRepository:
         try:
             self.client.transact_write_items(
                 TransactItems=[
-                    {"Put": {"TableName": self._table, "Item": to_item(config_item), "ConditionExpression": condition}},
-                    {"Put": {"TableName": self._table, "Item": to_item(secrets_item), "ConditionExpression": condition}},
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": to_item(config_item),
+                            "ConditionExpression": condition,
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": to_item(secrets_item),
+                            "ConditionExpression": condition,
+                        }
+                    },
                 ]
             )
         except ClientError as error:

@@ -1,0 +1,47 @@
+"""The dev console as a developer sees it in a real browser."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import DevStackProcess
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("devstack")]
+
+
+def shown_time(page: Any) -> datetime:
+    return datetime.fromisoformat(page.get_by_test_id("clock-now").inner_text().replace("Z", "+00:00"))
+
+
+def test_console_shows_clock_demo_store_and_empty_outbox(
+    page: Any, devstack: DevStackProcess, tmp_path: Path
+) -> None:
+    page.goto(f"{devstack.url}/_dev/")
+
+    assert page.title() == "Aftercare dev console"
+    assert page.locator("#demo").inner_text().count("demo") >= 1
+    assert (
+        "No email sent yet." in page.locator("#outbox").inner_text()
+        or page.get_by_test_id("outbox-row").count()
+    )
+    page.screenshot(path=str(tmp_path / "console.png"), full_page=True)
+
+
+def test_advance_buttons_move_the_simulated_clock(page: Any, devstack: DevStackProcess) -> None:
+    page.goto(f"{devstack.url}/_dev/")
+    before = shown_time(page)
+
+    page.get_by_role("button", name="+1 day").click()
+    page.wait_for_load_state()
+
+    after = shown_time(page)
+    assert timedelta(days=1) <= after - before < timedelta(days=1, minutes=5)
+    assert page.url.endswith("/_dev/")
+
+    page.get_by_role("button", name="+1 hour").click()
+    page.wait_for_load_state()
+    assert shown_time(page) - after >= timedelta(hours=1)

@@ -1,0 +1,166 @@
+"""Shared fixtures. AWS credentials are fake everywhere: no test can reach a real account."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+os.environ.pop("AWS_PROFILE", None)
+
+SFN_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+
+
+def _reset_process_caches() -> None:
+    from functions.shared import aws, secrets, settings
+    from functions.shared.clock import clock
+    from functions.stores import store
+
+    settings.reset_settings()
+    aws.reset_clients()
+    secrets.reset_secrets()
+    store._default.clear()
+    clock.reset()
+
+
+@pytest.fixture
+def aws_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A fresh moto account with everything in infra/ provisioned and the environment wired."""
+    from moto import mock_aws
+
+    from aftercare.devstack.provision import provision
+
+    with mock_aws(config=SFN_CONFIG):  # type: ignore[arg-type]
+        provisioned = provision("test", public_base_url="https://care.example.com")
+        for key, value in provisioned.environment.items():
+            monkeypatch.setenv(key, value)
+        _reset_process_caches()
+        yield provisioned
+    _reset_process_caches()
+
+
+@pytest.fixture
+def api(aws_stack: Any) -> Any:
+    import app
+    from tests.helpers import ApiClient
+
+    return ApiClient(app.app)
+
+
+@pytest.fixture
+def operator_key(aws_stack: Any) -> str:
+    return str(aws_stack.secret_values["OperatorKeySecret"])
+
+
+@pytest.fixture
+def store_config() -> dict[str, Any]:
+    from tests.helpers import minimal_store_config
+
+    return minimal_store_config()
+
+
+# ----------------------------------------------------------------------------- local stack process
+
+
+class DevStackProcess:
+    """``aftercare dev --demo`` running as a real process, as a developer would start it."""
+
+    def __init__(self, workdir: Any, port: int) -> None:
+        import subprocess
+        import sys
+        import threading
+        from pathlib import Path
+
+        self.workdir = workdir
+        self.url = f"http://127.0.0.1:{port}"
+        self.command = str(Path(sys.executable).parent / "aftercare")
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith("AFTERCARE_") and k != "AWS_ENDPOINT_URL"
+        }
+        self.env = env
+        self.process = subprocess.Popen(
+            [self.command, "dev", "--demo", "--port", str(port)],
+            cwd=workdir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.output: list[str] = []
+        self._ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self._ready.wait(90):
+            self.stop()
+            raise RuntimeError("local stack did not start:\n" + "".join(self.output))
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
+            if line.startswith("Stop: Ctrl-C"):
+                self._ready.set()
+        self._ready.set()
+
+    @property
+    def state(self) -> dict[str, Any]:
+        import json
+
+        return dict(json.loads((self.workdir / ".aftercare" / "dev.json").read_text()))
+
+    def cli(self, *args: str) -> Any:
+        import subprocess
+
+        return subprocess.run(
+            [self.command, *args],
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    def stop(self) -> int:
+        import signal
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return int(self.process.returncode)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def devstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStackProcess]:
+    stack = DevStackProcess(tmp_path_factory.mktemp("devstack"), free_port())
+    yield stack
+    stack.stop()
