@@ -2,12 +2,16 @@
 
 from chalice.app import Chalice
 
+from functions.orders.routes import blueprint as orders
 from functions.platform.routes import blueprint as platform
 from functions.shared import http, observability
 from functions.stores.routes import blueprint as stores
+from functions.webhooks.routes import blueprint as webhooks
 
 app = Chalice(app_name="aftercare")
 app.register_middleware(observability.middleware, "all")
 app.register_middleware(http.middleware, "http")
 app.register_blueprint(platform)
 app.register_blueprint(stores)
+app.register_blueprint(webhooks)
+app.register_blueprint(orders)

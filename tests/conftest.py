@@ -28,14 +28,18 @@ SFN_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_
 
 
 def _reset_process_caches() -> None:
+    from functions.orders import store as orders_store
     from functions.shared import aws, secrets, settings
     from functions.shared.clock import clock
     from functions.stores import store
+    from functions.webhooks import service as webhooks
 
     settings.reset_settings()
     aws.reset_clients()
     secrets.reset_secrets()
     store._default.clear()
+    orders_store._default.clear()
+    webhooks.reset()
     clock.reset()
 
 

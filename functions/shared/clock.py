@@ -62,6 +62,15 @@ def now() -> datetime:
     return clock.now()
 
 
+def wall_now() -> datetime:
+    """The real time, ignoring any simulated offset.
+
+    Only for comparing with timestamps other parties produced from their own clocks (a webhook
+    signature's timestamp): a simulated clock days ahead must not make every signature look stale.
+    """
+    return datetime.now(UTC)
+
+
 def epoch_seconds(at: datetime | None = None) -> int:
     return int((at or clock.now()).timestamp())
 

@@ -8,7 +8,7 @@ from chalice.app import Blueprint
 
 from functions.shared.http import ApiError, json_response, parse_json_body, route
 from functions.stores import email_identity, service
-from functions.stores.models import StoreCreateRequest
+from functions.stores.models import Store, StoreCreateRequest
 from functions.stores.store import default_repository
 
 blueprint = Blueprint(__name__)
@@ -58,12 +58,17 @@ def show_store_as_operator(store_id: str) -> Any:
     return json_response(service.public_view(default_repository().get(store_id), _base_url()))
 
 
-@route(blueprint, "/v1/stores/{store_id}")
-def show_store(store_id: str) -> Any:
+def require_store_admin(on: Any, store_id: str) -> Store:
+    """The store, if the request carries its admin key; otherwise a 401/403 ``ApiError``."""
     try:
-        store = service.authenticate_store_admin(
-            store_id, blueprint.current_request.headers.get("authorization"), default_repository()
+        return service.authenticate_store_admin(
+            store_id, on.current_request.headers.get("authorization"), default_repository()
         )
     except service.AuthError as error:
         raise _auth_failed(error) from None
+
+
+@route(blueprint, "/v1/stores/{store_id}")
+def show_store(store_id: str) -> Any:
+    store = require_store_admin(blueprint, store_id)
     return json_response(service.public_view(store, _base_url()))

@@ -1,0 +1,113 @@
+"""Turn an order into timed outreach according to the store's per-product-type rules. Pure logic."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from functions.orders.models import LineItem, OrderFacts, PlannedOutreach, PlannedProduct
+from functions.stores.models import StoreConfig
+
+
+def why_not_planned(order: OrderFacts) -> str | None:
+    """The reason an order gets no outreach at all, or ``None`` if it may get some."""
+    if order.test:
+        return "test order"
+    if order.cancelled_at is not None:
+        return "order cancelled"
+    if order.fully_refunded_at is not None:
+        return "order refunded"
+    if order.customer is None or not order.customer.customer.email:
+        return "no customer email yet"
+    if not active_items(order):
+        return "every item refunded" if order.items else "no line items yet"
+    if order.delivered_at is None and order.fulfilled_at is None:
+        return "not fulfilled yet"
+    return None
+
+
+def active_items(order: OrderFacts) -> list[LineItem]:
+    """Line items with quantity left after refunds."""
+    if order.items is None:
+        return []
+    refunded: dict[str, int] = {}
+    for lines in order.refunds.values():
+        for line_id, quantity in lines.items():
+            refunded[line_id] = refunded.get(line_id, 0) + quantity
+    return [item for item in order.items.items if item.quantity - refunded.get(item.id, 0) > 0]
+
+
+def anchor(order: OrderFacts, config: StoreConfig) -> tuple[datetime, str] | None:
+    """Delivery time, or fulfilment plus the store's transit time while delivery is unknown."""
+    if order.delivered_at is not None:
+        return order.delivered_at, "delivered"
+    if order.fulfilled_at is not None:
+        return order.fulfilled_at + config.outreach.transit_time, "estimated"
+    return None
+
+
+def _review_id(product_keys: list[str]) -> str:
+    digest = hashlib.sha256("|".join(sorted(product_keys)).encode()).hexdigest()[:16]
+    return f"review-{digest}"
+
+
+def plan(
+    order: OrderFacts, config: StoreConfig, already_asked: frozenset[str] = frozenset()
+) -> list[PlannedOutreach]:
+    """The outreach this order should have now.
+
+    Review requests: one per group of products whose due times fall within the store's send window
+    (the group is due when its last product is due, so nobody is asked about something too early).
+    ``already_asked`` lists product keys covered by review requests that were already sent.
+    NPS survey: one per order, after the longest NPS delay among its products.
+    """
+    if why_not_planned(order) is not None:
+        return []
+    start = anchor(order, config)
+    assert start is not None  # why_not_planned checked fulfilment or delivery
+    anchored_at, anchor_kind = start
+    kind = "delivered" if anchor_kind == "delivered" else "estimated"
+
+    candidates: dict[str, tuple[datetime, PlannedProduct, int | None]] = {}
+    nps_delays: list[timedelta] = []
+    for item in active_items(order):
+        rule = config.rule_for(item.product_type)
+        if rule.nps_delay is not None:
+            nps_delays.append(rule.nps_delay)
+        key = item.product_key
+        if not rule.reviews or rule.review_delay is None or key in already_asked or key in candidates:
+            continue
+        product = PlannedProduct(
+            product_id=key, line_item_id=item.id, name=item.name, product_type=item.product_type
+        )
+        reminder = int(rule.reminder_delay.total_seconds()) if rule.reminder_delay else None
+        candidates[key] = (anchored_at + rule.review_delay, product, reminder)
+
+    planned: list[PlannedOutreach] = []
+    window = timedelta(days=config.outreach.send_window_days)
+    ordered = sorted(candidates.values(), key=lambda entry: (entry[0], entry[1].product_id))
+    group: list[tuple[datetime, PlannedProduct, int | None]] = []
+    for entry in [*ordered, None]:
+        if entry is not None and (not group or entry[0] <= group[0][0] + window):
+            group.append(entry)
+            continue
+        if group:
+            products = [product for _, product, _ in group]
+            reminders = [reminder for _, _, reminder in group if reminder is not None]
+            planned.append(
+                PlannedOutreach(
+                    outreach_id=_review_id([p.product_id for p in products]),
+                    kind="review",
+                    due_at=max(due for due, _, _ in group),
+                    products=products,
+                    reminder_after_seconds=min(reminders) if reminders else None,
+                    anchor=kind,
+                )
+            )
+        group = [entry] if entry is not None else []
+
+    if nps_delays:
+        planned.append(
+            PlannedOutreach(outreach_id="nps", kind="nps", due_at=anchored_at + max(nps_delays), anchor=kind)
+        )
+    return planned

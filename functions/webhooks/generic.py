@@ -1,0 +1,176 @@
+"""Aftercare's own signed JSON event format, for any platform without a native integration."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, model_validator
+
+from functions.orders.models import (
+    Customer,
+    CustomerSnapshot,
+    ItemsSnapshot,
+    LineItem,
+    NormalizedEvent,
+    OrderFacts,
+    ProductTypeUpdate,
+)
+
+EventType = Literal[
+    "order.created",
+    "order.updated",
+    "order.paid",
+    "order.fulfilled",
+    "order.delivered",
+    "order.cancelled",
+    "order.refunded",
+    "product.updated",
+]
+
+
+def _exact_id(value: Any) -> Any:
+    if isinstance(value, bool | float):
+        raise ValueError("must be an integer or a string id")
+    return str(value) if isinstance(value, int) else value
+
+
+Id = Annotated[str, BeforeValidator(_exact_id), Field(min_length=1, max_length=200)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class GenericCustomer(Strict):
+    email: EmailStr | None = None
+    name: str | None = Field(default=None, max_length=120)
+    locale: str | None = Field(default=None, max_length=16)
+
+
+class GenericLineItem(Strict):
+    id: Id
+    product_id: Id | None = None
+    name: str = Field(default="", max_length=200)
+    product_type: str | None = Field(default=None, max_length=64)
+    quantity: int = Field(default=1, ge=0)
+    price: Decimal | None = None
+
+
+class GenericOrder(Strict):
+    id: Id
+    name: str | None = Field(default=None, max_length=64)
+    test: bool = False
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    customer: GenericCustomer | None = None
+    line_items: list[GenericLineItem] | None = Field(default=None, max_length=500)
+    paid_at: AwareDatetime | None = None
+    fulfilled_at: AwareDatetime | None = None
+    delivered_at: AwareDatetime | None = None
+
+
+class GenericRefundLine(Strict):
+    line_item_id: Id
+    quantity: int = Field(ge=1)
+
+
+class GenericRefund(Strict):
+    id: Id | None = None
+    line_items: list[GenericRefundLine] | None = None  # none: the whole order is refunded
+
+
+class GenericProduct(Strict):
+    id: Id
+    product_type: str | None = Field(default=None, max_length=64)
+
+
+class GenericEvent(Strict):
+    id: Id
+    type: EventType
+    occurred_at: AwareDatetime
+    order: GenericOrder | None = None
+    refund: GenericRefund | None = None
+    product: GenericProduct | None = None
+
+    @model_validator(mode="after")
+    def _has_subject(self) -> GenericEvent:
+        if self.type == "product.updated" and self.product is None:
+            raise ValueError("a product.updated event needs a product object")
+        if self.type != "product.updated" and self.order is None:
+            raise ValueError(f"an {self.type} event needs an order object")
+        return self
+
+
+def _facts(event: GenericEvent) -> OrderFacts:
+    order = event.order
+    assert order is not None
+    at = event.occurred_at
+    customer = None
+    if order.customer is not None:
+        c = order.customer
+        customer = CustomerSnapshot(
+            as_of=at, customer=Customer(email=str(c.email) if c.email else None, name=c.name, locale=c.locale)
+        )
+    items = None
+    if order.line_items is not None:
+        items = ItemsSnapshot(
+            as_of=at,
+            items=[
+                LineItem(
+                    id=li.id,
+                    product_id=li.product_id,
+                    name=li.name,
+                    quantity=li.quantity,
+                    price=li.price,
+                    product_type=li.product_type.lower() if li.product_type else None,
+                )
+                for li in order.line_items
+            ],
+        )
+    refunds: dict[str, dict[str, int]] = {}
+    fully_refunded_at = None
+    if event.type == "order.refunded":
+        if event.refund and event.refund.line_items:
+            lines: dict[str, int] = {}
+            for line in event.refund.line_items:
+                lines[line.line_item_id] = lines.get(line.line_item_id, 0) + line.quantity
+            refunds[event.refund.id or event.id] = lines
+        else:
+            fully_refunded_at = at
+    return OrderFacts(
+        order_id=order.id,
+        name=order.name,
+        test=order.test,
+        currency=order.currency,
+        customer=customer,
+        items=items,
+        paid_at=order.paid_at or (at if event.type == "order.paid" else None),
+        fulfilled_at=order.fulfilled_at or (at if event.type == "order.fulfilled" else None),
+        delivered_at=order.delivered_at or (at if event.type == "order.delivered" else None),
+        cancelled_at=at if event.type == "order.cancelled" else None,
+        fully_refunded_at=fully_refunded_at,
+        refunds=refunds,
+    )
+
+
+def normalize(store_id: str, event: GenericEvent) -> NormalizedEvent:
+    facts = None
+    products: list[ProductTypeUpdate] = []
+    if event.product is not None and event.type == "product.updated":
+        products = [
+            ProductTypeUpdate(
+                product_id=event.product.id,
+                product_type=event.product.product_type.lower() if event.product.product_type else None,
+            )
+        ]
+    else:
+        facts = _facts(event)
+    return NormalizedEvent(
+        store_id=store_id,
+        integration="generic",
+        topic=event.type,
+        event_key=event.id,
+        occurred_at=event.occurred_at,
+        facts=facts,
+        products=products,
+    )

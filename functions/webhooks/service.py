@@ -1,0 +1,218 @@
+"""Receive a store's webhook: authenticate it, decode it, and apply it exactly once.
+
+Order of checks: size (413), store (404), integration enabled (404), WooCommerce ping (200),
+signature over the raw bytes (401), JSON (400), payload shape (422). Nothing is stored before the
+signature is verified, and everything the event changes is written in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+from functions.orders import service as orders
+from functions.orders.models import NormalizedEvent
+from functions.orders.store import EventRecord, OrderRepository
+from functions.shared import clock
+from functions.shared.observability import logger, metrics
+from functions.stores.models import Store
+from functions.stores.store import StoreRepository
+from functions.webhooks import generic, shopify, signatures, woocommerce
+from functions.webhooks.parsing import PayloadError
+
+MAX_BODY_BYTES = 1024 * 1024
+IDEMPOTENCY_SECONDS = 3 * 24 * 3600  # Shopify retries for up to 48 hours
+KEPT_HEADERS = (
+    "x-shopify-topic",
+    "x-shopify-event-id",
+    "x-shopify-webhook-id",
+    "x-shopify-triggered-at",
+    "x-shopify-shop-domain",
+    "x-wc-webhook-topic",
+    "x-wc-webhook-delivery-id",
+    "x-wc-webhook-id",
+    "x-wc-webhook-source",
+    "user-agent",
+)
+
+
+@dataclass
+class Rejection(Exception):
+    status: int
+    code: str
+    message: str
+    fields: list[dict[str, str]] | None = None
+
+
+@dataclass
+class Incoming:
+    store_id: str
+    integration: str
+    headers: dict[str, str]  # lower-case names
+    raw_body: bytes
+
+
+def _verify(incoming: Incoming, secrets: list[str]) -> signatures.Verification:
+    if incoming.integration == "shopify":
+        return signatures.verify_base64_hmac(
+            "shopify-hmac-sha256", incoming.raw_body, incoming.headers.get("x-shopify-hmac-sha256"), secrets
+        )
+    if incoming.integration == "woocommerce":
+        return signatures.verify_base64_hmac(
+            "woocommerce-hmac-sha256",
+            incoming.raw_body,
+            incoming.headers.get("x-wc-webhook-signature"),
+            secrets,
+        )
+    return signatures.verify_generic(
+        incoming.raw_body, incoming.headers.get("x-aftercare-signature"), secrets, clock.wall_now()
+    )
+
+
+def _decode(incoming: Incoming, store: Store) -> NormalizedEvent:
+    try:
+        payload = json.loads(incoming.raw_body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise Rejection(400, "invalid_json", "The webhook body is not valid UTF-8 JSON.") from None
+    headers = incoming.headers
+    body_hash = hashlib.sha256(incoming.raw_body).hexdigest()
+    try:
+        if incoming.integration == "shopify":
+            topic = headers.get("x-shopify-topic", "")
+            if not topic:
+                raise Rejection(400, "missing_topic", "The X-Shopify-Topic header is missing.")
+            event_key = headers.get("x-shopify-event-id") or headers.get("x-shopify-webhook-id") or body_hash
+            triggered = headers.get("x-shopify-triggered-at")
+            from functions.webhooks.parsing import timestamp
+
+            occurred = timestamp(triggered, "X-Shopify-Triggered-At") if triggered else None
+            return shopify.normalize(store.id, topic, event_key, occurred or clock.now(), payload)
+        if incoming.integration == "woocommerce":
+            topic = headers.get("x-wc-webhook-topic", "")
+            if not topic:
+                raise Rejection(400, "missing_topic", "The X-WC-Webhook-Topic header is missing.")
+            known = set(store.config.outreach.product_types)
+            return woocommerce.normalize(store.id, topic, body_hash, clock.now(), payload, known)
+        from pydantic import ValidationError
+
+        from functions.shared.http import validation_fields
+
+        try:
+            event = generic.GenericEvent.model_validate(payload)
+        except ValidationError as error:
+            raise Rejection(
+                422,
+                "validation_failed",
+                "The event is missing fields or has invalid ones.",
+                validation_fields(error),
+            ) from None
+        return generic.normalize(store.id, event)
+    except PayloadError as error:
+        raise Rejection(
+            422,
+            "validation_failed",
+            "The webhook payload is missing fields or has invalid ones.",
+            [{"field": error.field, "problem": error.problem}],
+        ) from None
+
+
+def _idempotent_apply() -> Any:
+    """``orders.apply_event`` wrapped in Powertools idempotency, built once the settings are known."""
+    cached = _state.get("apply")
+    if cached is not None:
+        return cached
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    from functions.shared import aws
+    from functions.shared.settings import get_settings
+
+    def mark_replayed(response: Any, idempotent_data: Any) -> Any:
+        if isinstance(response, dict):
+            return {**response, "duplicate": True, "status": "duplicate"}
+        return response
+
+    persistence = DynamoDBPersistenceLayer(
+        table_name=get_settings().idempotency_table, boto3_client=aws.dynamodb()
+    )
+    config = IdempotencyConfig(
+        event_key_jmespath="[store_id, integration, event_key]",
+        expires_after_seconds=IDEMPOTENCY_SECONDS,
+        response_hook=mark_replayed,
+    )
+
+    def apply_once(
+        *, event: dict[str, Any], record: EventRecord, store: Store, repository: OrderRepository
+    ) -> Any:
+        normalized = NormalizedEvent.model_validate(event)
+        return orders.apply_event(normalized, record, store.config, repository)
+
+    decorate = idempotent_function(
+        data_keyword_argument="event", persistence_store=persistence, config=config, key_prefix="webhook"
+    )
+    apply = cast(Callable[..., dict[str, Any]], decorate(apply_once))
+
+    _state["apply"] = apply
+    _state["config"] = config
+    return apply
+
+
+_state: dict[str, Any] = {}
+
+
+def reset() -> None:
+    _state.clear()
+
+
+def receive(
+    incoming: Incoming, stores: StoreRepository, repository: OrderRepository, lambda_context: Any = None
+) -> dict[str, Any]:
+    """Authenticate, decode and apply one delivery; raise ``Rejection`` with the status to answer."""
+    if len(incoming.raw_body) > MAX_BODY_BYTES:
+        raise Rejection(413, "body_too_large", f"Webhook bodies are limited to {MAX_BODY_BYTES} bytes.")
+    store = stores.get(incoming.store_id, cached=True)  # NotFound → 404
+    integration = store.config.integrations.get(incoming.integration)  # type: ignore[call-overload]
+    if integration is None or not integration.enabled:
+        raise Rejection(404, "not_found", f"This store has no {incoming.integration} integration enabled.")
+    content_type = incoming.headers.get("content-type", "")
+    if incoming.integration == "woocommerce" and woocommerce.is_ping(incoming.raw_body, content_type):
+        return {"status": "pong"}
+    secrets = stores.get_secrets(store.id).webhook.get(incoming.integration, [])
+    verification = _verify(incoming, secrets)
+    if not verification.valid:
+        metrics.add_metric(name="WebhookRejected", unit="Count", value=1)
+        logger.warning(
+            "Webhook signature rejected",
+            extra={"store_id": store.id, "integration": incoming.integration, "reason": verification.reason},
+        )
+        raise Rejection(401, "invalid_signature", f"Webhook rejected: {verification.reason}.")
+    event = _decode(incoming, store)
+    if event.ignored:
+        return {"status": "ignored", "topic": event.topic}
+    record = EventRecord(
+        integration=event.integration,
+        topic=event.topic,
+        event_key=event.event_key,
+        occurred_at=event.occurred_at,
+        raw_body=incoming.raw_body,
+        verification=verification.audit(),
+        headers={k: v for k, v in incoming.headers.items() if k in KEPT_HEADERS},
+    )
+    apply = _idempotent_apply()
+    if lambda_context is not None:
+        _state["config"].register_lambda_context(lambda_context)  # lets an abandoned attempt expire in time
+    result: dict[str, Any] = apply(
+        event=event.model_dump(mode="json"), record=record, store=store, repository=repository
+    )
+    if result.get("duplicate") and event.facts is not None:
+        repository.record_redelivery(store.id, event.facts.order_id, event.integration, event.event_key)
+    metrics.add_metric(
+        name="WebhookDuplicate" if result.get("duplicate") else "WebhookAccepted", unit="Count", value=1
+    )
+    return result
