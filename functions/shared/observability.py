@@ -62,6 +62,7 @@ def middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
     finally:
         if metrics.metric_set:
             metrics.flush_metrics()
+            metrics.clear_metrics()  # a disabled flush keeps them; never let them pile up across calls
 
 
 def current_correlation_id() -> str:

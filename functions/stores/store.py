@@ -35,6 +35,7 @@ class StoreRepository:
         self._table = table_name
         self._client = client
         self._cache: dict[str, tuple[float, Store]] = {}
+        self._secrets: dict[str, tuple[float, StoreSecrets]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -112,10 +113,19 @@ class StoreRepository:
         return store
 
     def get_secrets(self, store_id: str) -> StoreSecrets:
+        """Webhook secrets, cached as long as the configuration (a rotation takes effect within 30 s)."""
+        hit = self._secrets.get(store_id)
+        if hit and time.monotonic() - hit[0] < _CACHE_SECONDS:
+            return hit[1]
         data = self._get(store_id, SECRETS_SK)
         if data is None:
             raise NotFound(f"no store with id {store_id!r}")
-        return StoreSecrets(webhook={name: list(values) for name, values in data.get("webhook", {}).items()})
+        secrets = StoreSecrets(
+            webhook={name: list(values) for name, values in data.get("webhook", {}).items()}
+        )
+        with self._lock:
+            self._secrets[store_id] = (time.monotonic(), secrets)
+        return secrets
 
 
 _default: dict[str, StoreRepository] = {}

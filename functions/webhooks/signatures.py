@@ -31,6 +31,11 @@ def _digest(secret: str, message: bytes) -> bytes:
     return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).digest()
 
 
+def sign_base64(secret: str, raw_body: bytes) -> str:
+    """Shopify's and WooCommerce's signature header value for a body."""
+    return base64.b64encode(_digest(secret, raw_body)).decode("ascii")
+
+
 def verify_base64_hmac(scheme: str, raw_body: bytes, header: str | None, secrets: list[str]) -> Verification:
     """Shopify and WooCommerce: header = base64(HMAC-SHA256(secret, raw body))."""
     if not header:

@@ -1,0 +1,22 @@
+"""Run every benchmark, print a table per benchmark, write bench/results.json."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def main() -> int:
+    from bench import ingest
+
+    print(ingest.report(ingest.run()))
+    print(f"\nFigures written to {Path(__file__).parent / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
