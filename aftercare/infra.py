@@ -104,6 +104,15 @@ def state_machines(directory: Path | None = None) -> list[StateMachineSource]:
     return sources
 
 
+def definition_for(resource: dict[str, Any]) -> StateMachineSource:
+    """The ASL file a state machine resource names in ``Metadata.DefinitionFile``."""
+    file_name = Path(resource.get("Metadata", {}).get("DefinitionFile", "")).name
+    for source in state_machines():
+        if source.path.name == file_name:
+            return source
+    raise ValueError(f"no infra/statemachines/{file_name or '<Metadata.DefinitionFile>'} for a state machine")
+
+
 def substitute(definition: dict[str, Any], values: dict[str, str]) -> str:
     """The definition as JSON text with every ``${Name}`` replaced; unknown names are an error."""
     text = json.dumps(definition)

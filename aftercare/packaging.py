@@ -45,14 +45,11 @@ def link_vendor(root: Path = ROOT) -> None:
 
 def merge_template(template: dict[str, Any]) -> dict[str, Any]:
     """The template with every state machine definition inlined from infra/statemachines/."""
-    sources = {source.path.name: source for source in infra.state_machines()}
     for logical, resource in infra.resources_of_type(template, "AWS::StepFunctions::StateMachine").items():
-        file_name = Path(resource.get("Metadata", {}).get("DefinitionFile", "")).name
-        if file_name not in sources:
-            raise PackagingError(
-                f"{logical}: Metadata.DefinitionFile must name a file in infra/statemachines/"
-            )
-        source = sources[file_name]
+        try:
+            source = infra.definition_for(resource)
+        except ValueError as error:
+            raise PackagingError(f"{logical}: {error}") from None
         substitutions = resource["Properties"].get("DefinitionSubstitutions", {})
         missing = sorted(source.placeholders - set(substitutions))
         if missing:

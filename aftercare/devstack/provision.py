@@ -27,6 +27,7 @@ class Provisioned:
     secrets: dict[str, str] = field(default_factory=dict)  # logical id -> secret ARN
     secret_values: dict[str, str] = field(default_factory=dict)  # logical id -> value
     configuration_sets: dict[str, str] = field(default_factory=dict)
+    state_machines: dict[str, str] = field(default_factory=dict)  # logical id -> state machine ARN
     environment: dict[str, str] = field(default_factory=dict)
 
     def refs(self) -> dict[str, dict[str, str]]:
@@ -105,6 +106,7 @@ def provision(
     *,
     public_base_url: str = "http://127.0.0.1:8000",
     template: dict[str, Any] | None = None,
+    function_refs: dict[str, dict[str, str]] | None = None,
 ) -> Provisioned:
     """Create every table, secret and configuration set in the template; return the environment."""
     template = template or infra.load_template()
@@ -141,10 +143,36 @@ def provision(
         result.configuration_sets[logical] = name
 
     parameters = {"PublicBaseUrl": public_base_url.rstrip("/")}
-    environment = resolve(infra.function_environment(template), result.refs(), parameters)
+    refs = {**result.refs(), **(function_refs or {})}
+    sfn = session.client("stepfunctions")
+    for logical, resource in infra.resources_of_type(template, "AWS::StepFunctions::StateMachine").items():
+        source = infra.definition_for(resource)
+        substitutions = resolve(resource["Properties"].get("DefinitionSubstitutions", {}), refs, parameters)
+        definition = infra.substitute(source.definition, {k: str(v) for k, v in substitutions.items()})
+        arn = sfn.create_state_machine(
+            name=f"{prefix}-{logical}",
+            definition=definition,
+            type=resource["Properties"].get("StateMachineType", "STANDARD"),
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/{prefix}-{logical}",
+        )["stateMachineArn"]
+        result.state_machines[logical] = arn
+        refs[logical] = {"Ref": arn, "Arn": arn, "Name": f"{prefix}-{logical}"}
+    environment = resolve(infra.function_environment(template), refs, parameters)
     result.environment = {key: str(value) for key, value in environment.items()}
     result.environment["AFTERCARE_STAGE"] = "local"
     return result
+
+
+def local_function_refs(app: Any, function_prefix: str) -> dict[str, dict[str, str]]:
+    """What ``!GetAtt <ChaliceFunction>.Arn`` means locally, for every ``@app.lambda_function``."""
+    from chalice.utils import to_cfn_resource_name
+
+    refs = {}
+    for function in getattr(app, "pure_lambda_functions", []):
+        name = f"{function_prefix}-{function.name}"
+        arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+        refs[to_cfn_resource_name(function.name)] = {"Ref": name, "Arn": arn}
+    return refs
 
 
 def verify_sender(email: str) -> None:

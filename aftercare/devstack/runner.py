@@ -125,7 +125,11 @@ def start(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, verb
     bound_port = server.server.server_address[1]
     base_url = f"http://{host}:{bound_port}"
 
-    provisioned = provision(FUNCTION_PREFIX, public_base_url=base_url)
+    from aftercare.devstack.provision import local_function_refs
+
+    provisioned = provision(
+        FUNCTION_PREFIX, public_base_url=base_url, function_refs=local_function_refs(app, FUNCTION_PREFIX)
+    )
     os.environ.update(provisioned.environment)
     settings.reset_settings()
     aws.reset_clients()

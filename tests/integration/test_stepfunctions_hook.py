@@ -133,3 +133,32 @@ def test_catch_routes_a_permanent_failure_with_the_error(machine: str, worker_ap
     assert output["error"]["Error"] == "PermanentError"
     assert "refund endpoint said no" in output["error"]["Cause"]
     assert len(calls) == 1  # PermanentError is not retried
+
+
+def test_state_machines_in_infra_are_provisioned_with_local_function_arns(
+    worker_app: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A state machine declared in infra/ runs locally against the real handler it names."""
+    from moto import mock_aws
+
+    from aftercare import infra
+    from aftercare.devstack.provision import local_function_refs, provision
+
+    definition = {**DEFINITION, "States": {**DEFINITION["States"]}}
+    definition["States"]["Work"] = {**DEFINITION["States"]["Work"], "Resource": "${WorkerArn}"}
+    (tmp_path / "contract.asl.json").write_text(json.dumps(definition))
+    monkeypatch.setattr(infra, "STATEMACHINES", tmp_path)
+    template = infra.load_template()
+    template["Resources"]["ContractMachine"] = {
+        "Type": "AWS::StepFunctions::StateMachine",
+        "Metadata": {"DefinitionFile": "statemachines/contract.asl.json"},
+        "Properties": {"DefinitionSubstitutions": {"WorkerArn": {"Fn::GetAtt": ["Worker", "Arn"]}}},
+    }
+    app, calls = worker_app
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}):
+        provisioned = provision("test", template=template, function_refs=local_function_refs(app, "test"))
+
+        execution = run(provisioned.state_machines["ContractMachine"], "from-infra", {"order": "B-1"})
+
+    assert execution["status"] == "SUCCEEDED"
+    assert calls[0]["function"] == "test-worker"
