@@ -3,6 +3,8 @@
 from chalice.app import Chalice
 
 from functions.orders.routes import blueprint as orders
+from functions.outreach.handlers import blueprint as outreach_handlers
+from functions.outreach.routes import blueprint as unsubscribe
 from functions.platform.routes import blueprint as platform
 from functions.shared import http, observability
 from functions.stores.routes import blueprint as stores
@@ -15,3 +17,5 @@ app.register_blueprint(platform)
 app.register_blueprint(stores)
 app.register_blueprint(webhooks)
 app.register_blueprint(orders)
+app.register_blueprint(unsubscribe)
+app.register_blueprint(outreach_handlers)

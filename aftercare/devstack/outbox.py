@@ -6,7 +6,7 @@ import email
 import email.policy
 import re
 from email.message import EmailMessage
-from email.utils import parsedate_to_datetime
+from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 from typing import Any
 
@@ -62,9 +62,10 @@ def _parse_raw(message_id: str, raw: str, destinations: list[str]) -> dict[str, 
             sent_at = None
     links = _Links()
     links.feed(html)
+    recipients = [address for _, address in getaddresses([str(message["To"] or "")]) if address]
     return {
         "id": message_id,
-        "to": [str(a) for a in destinations] or [str(message["To"] or "")],
+        "to": recipients or list(dict.fromkeys(str(a) for a in destinations)),
         "from": str(message["From"] or ""),
         "subject": str(message["Subject"] or ""),
         "text": text,

@@ -282,7 +282,12 @@ class OrderRepository:
         }
 
     def create_change(
-        self, store_id: str, order_id: str, planned: PlannedOutreach, customer: dict[str, Any]
+        self,
+        store_id: str,
+        order_id: str,
+        planned: PlannedOutreach,
+        customer: dict[str, Any],
+        order_name: str | None = None,
     ) -> dict[str, Any]:
         now = clock.isoformat(clock.now())
         item = {
@@ -290,6 +295,7 @@ class OrderRepository:
             "sk": planned.outreach_id,
             "store_id": store_id,
             "order_id": order_id,
+            "order_name": order_name,
             "outreach_id": planned.outreach_id,
             "kind": planned.kind,
             "status": PENDING,

@@ -73,6 +73,26 @@ def validation_fields(error: ValidationError) -> list[dict[str, str]]:
     return fields
 
 
+PAGE_HEADERS: dict[str, str | list[str]] = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; form-action 'self'; "
+        "base-uri 'none'; frame-ancestors 'none'"
+    ),
+}
+
+
+def html_page(status: int, template: str, **context: Any) -> Response:
+    """A page people open from an email: no caching, no referrer, no framing, nothing external."""
+    from functions.shared.templating import render
+
+    return Response(body=render(template, **context), status_code=status, headers=dict(PAGE_HEADERS))
+
+
 def html_error(status: int, heading: str, message: str, hint: str = "", locale: str = "en") -> Response:
     """A friendly error page for routes people open in a browser (never a stack trace)."""
     from functions.shared.templating import render
@@ -86,7 +106,7 @@ def html_error(status: int, heading: str, message: str, hint: str = "", locale: 
         locale=locale,
         correlation_id=current_correlation_id(),
     )
-    return Response(body=body, status_code=status, headers={"Content-Type": "text/html; charset=utf-8"})
+    return Response(body=body, status_code=status, headers=dict(PAGE_HEADERS))
 
 
 def parse_json_body(raw_body: bytes | str | None, model: type[ModelT]) -> ModelT:

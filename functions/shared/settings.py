@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     ses_configuration_set: str
 
     due_shards: int = Field(default=8, ge=1, le=64, description="Write shards of the outreach due index")
+    sweep_batch: int = Field(default=100, ge=1, le=1000, description="Due items read per shard per sweep")
+    sweep_max_emails: int = Field(default=1000, ge=1, description="Emails one sweep run sends at most")
+    send_retries: int = Field(default=3, ge=0, le=10, description="Immediate SES retries on throttling")
+    send_retry_base_ms: int = Field(default=200, ge=0, description="First backoff between SES retries")
+    max_send_attempts: int = Field(default=5, ge=1, le=20, description="Sweeps that may try an email")
 
 
 def _describe(error: ValidationError) -> str:

@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, fie
 
 Integration = Literal["shopify", "woocommerce", "generic"]
 INTEGRATIONS: tuple[Integration, ...] = ("shopify", "woocommerce", "generic")
-SUPPORTED_LOCALES = ("en", "ar", "fa", "kk", "ka", "de", "fr", "es", "it", "nl", "pt")
+SUPPORTED_LOCALES = ("en", "ar", "fa", "kk", "ka")  # each has templates/i18n/<locale>.json
 
 _STORE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$")
 _PRODUCT_TYPE = re.compile(r"^[a-z0-9][a-z0-9 _-]{0,63}$")
@@ -122,6 +122,30 @@ def _generic_only() -> dict[Integration, IntegrationConfig]:
     return {"generic": IntegrationConfig()}
 
 
+class EmailSettings(Strict):
+    """How the store's emails look and what they say; texts override the catalog per locale."""
+
+    accent_color: str = Field(default="#2f6f5e", pattern=r"^#[0-9a-fA-F]{6}$")
+    logo_url: HttpsUrl | None = None
+    unsubscribe_mailto: EmailStr | None = Field(default=None, description="Also offered in List-Unsubscribe")
+    texts: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="locale -> catalog key -> text"
+    )
+
+    @field_validator("texts")
+    @classmethod
+    def _known_locales(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for locale, texts in value.items():
+            if locale not in SUPPORTED_LOCALES:
+                raise ValueError(
+                    f"no catalog for locale {locale!r}; choose one of {', '.join(SUPPORTED_LOCALES)}"
+                )
+            for key, text in texts.items():
+                if len(text) > 1000 or any(ch in text for ch in "\r\0"):
+                    raise ValueError(f"text {locale}.{key} is too long or contains control characters")
+        return value
+
+
 class StoreConfig(Strict):
     """Everything a store owner writes in store.yaml."""
 
@@ -138,6 +162,7 @@ class StoreConfig(Strict):
     alerts: AlertPolicy = AlertPolicy()
     outreach: OutreachPolicy = OutreachPolicy()
     returns: ReturnPolicy = ReturnPolicy()
+    emails: EmailSettings = EmailSettings()
 
     @field_validator("id")
     @classmethod

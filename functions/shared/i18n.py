@@ -1,0 +1,70 @@
+"""Message catalogs (``templates/i18n/<locale>.json``), locale choice and locale-aware formatting.
+
+A text is looked up in the store's overrides for the locale, then the locale's catalog, then English,
+so a missing translation never breaks an email. Babel (dates, numbers) is imported on first use.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from functions.shared.templating import TEMPLATES, language_of
+
+DEFAULT = "en"
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=16)
+def catalog(language: str) -> Mapping[str, str]:
+    path = TEMPLATES / "i18n" / f"{language}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def available(language: str) -> bool:
+    return bool(catalog(language))
+
+
+def choose_locale(customer_locale: str | None, store_locale: str) -> str:
+    """The customer's language when we have it, else the store's, else English."""
+    for candidate in (customer_locale, store_locale):
+        if candidate:
+            language = language_of(candidate)
+            if available(language):
+                return language
+    return DEFAULT
+
+
+class _Keep(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+class Translator:
+    def __init__(self, language: str, overrides: Mapping[str, Mapping[str, str]] | None = None) -> None:
+        self.language = language
+        self._overrides = (overrides or {}).get(language, {})
+        self._catalog = catalog(language)
+        self._fallback = catalog(DEFAULT)
+
+    def text(self, key: str) -> str:
+        return self._overrides.get(key) or self._catalog.get(key) or self._fallback.get(key) or key
+
+    def __call__(self, key: str, **values: Any) -> str:
+        return self.text(key).format_map(_Keep({k: str(v) for k, v in values.items()}))
+
+
+def format_date(moment: datetime, language: str, timezone: str) -> str:
+    from babel.dates import format_date as babel_format_date
+
+    local = moment.astimezone(ZoneInfo(timezone))
+    return str(babel_format_date(local.date(), format="long", locale=language))

@@ -1,0 +1,458 @@
+"""Scheduled sending: due items go out once, on time, merged, capped, localized, and unsubscribable."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from aftercare.devstack import outbox
+from functions.outreach import sweep
+from functions.shared import aws, clock
+from tests.helpers import ApiClient, bearer, minimal_store_config
+from tests.webhooks import body_of, generic_event, generic_headers, generic_order
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def frozen(aws_stack: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("AFTERCARE_SEND_RETRY_BASE_MS", "1")
+    from functions.shared.settings import reset_settings
+
+    reset_settings()
+    clock.clock.freeze(T0)
+    yield aws_stack
+
+
+class Shop:
+    def __init__(
+        self, api: ApiClient, operator_key: str, store_id: str = "acme-goods", **outreach: Any
+    ) -> None:
+        config = minimal_store_config(store_id)
+        config["outreach"] = {
+            "default": {"review_delay": "P7D", "reminder_delay": "P5D", "nps_delay": "P14D"},
+            "frequency_cap": "P7D",
+            "product_types": {"clothing": {"review_delay": "P14D"}, "experience": {"review_delay": "P1D"}},
+            **outreach,
+        }
+        config["emails"] = {"unsubscribe_mailto": f"unsubscribe@{store_id}.example.com"}
+        created = api.post("/v1/admin/stores", json_body={"config": config}, headers=bearer(operator_key))
+        assert created.status == 201, created.text
+        self.api, self.id = api, store_id
+        self.secret = created.json["webhook_secrets"]["generic"]
+        self.admin_key = created.json["admin_key"]
+
+    def delivered(
+        self,
+        order_id: str,
+        items: list[tuple[str, str, str]],
+        *,
+        email: str = "sam@example.com",
+        locale: str = "en",
+        at: datetime = T0,
+    ) -> None:
+        order = generic_order(
+            order_id, items, customer={"email": email, "name": "Sam Rivera", "locale": locale}
+        )
+        event = generic_event("order.delivered", order, occurred_at=clock.isoformat(at))
+        raw = body_of(event)
+        response = self.api.post(
+            f"/webhooks/{self.id}/events", body=raw, headers=generic_headers([self.secret], raw)
+        )
+        assert response.status == 200, response.text
+
+    def plan(self, order_id: str) -> list[dict[str, Any]]:
+        response = self.api.get(f"/v1/stores/{self.id}/orders/{order_id}", headers=bearer(self.admin_key))
+        return list(response.json["plan"])
+
+
+@pytest.fixture
+def shop(api: ApiClient, operator_key: str, frozen: Any) -> Shop:
+    return Shop(api, operator_key)
+
+
+def run_sweep() -> sweep.Report:
+    return sweep.run(sweep.default_ports())
+
+
+def at(delta: timedelta) -> None:
+    clock.clock.freeze(T0 + delta)
+
+
+def mails() -> list[dict[str, Any]]:
+    return outbox.messages()
+
+
+def header(message: dict[str, Any], name: str) -> str:
+    return next(value for key, value in message["headers"] if key.lower() == name.lower())
+
+
+def review_links(message: dict[str, Any]) -> list[str]:
+    return [link["href"] for link in message["links"] if "/s/" in link["href"]]
+
+
+def test_each_product_type_is_emailed_when_due_and_only_once(shop: Shop) -> None:
+    shop.delivered("A-1", [("l1", "tour", "experience"), ("l2", "shirt", "clothing")])
+
+    at(timedelta(hours=23))
+    run_sweep()
+    assert mails() == []  # nothing early
+
+    at(timedelta(days=1, minutes=5))
+    run_sweep()
+    assert [m["subject"] for m in mails()] == ["How is your order from Acme Goods?"]
+    assert "Product tour" in mails()[0]["text"]
+
+    at(timedelta(days=14, minutes=5))
+    run_sweep()
+    run_sweep()
+    assert len(mails()) == 2
+    second = mails()[1]
+    # The shirt review, the NPS survey and the tour reminder (held back by the weekly cap) come due
+    # together: one email, titled as a request, not as a reminder.
+    assert second["subject"] == "How are your 2 items from Acme Goods?"
+    assert "Product shirt" in second["text"] and "recommend" in second["text"]
+    assert len(review_links(second)) == 5 + 5 + 11
+
+    statuses = {o["outreach_id"]: o["status"] for o in shop.plan("A-1")}
+    assert sorted(statuses.values()).count("sent") == 4
+
+
+def test_overlapping_sweeps_never_send_twice(shop: Shop) -> None:
+    for index in range(12):
+        shop.delivered(f"B-{index}", [("l1", "tour", "experience")], email=f"c{index}@example.com")
+    at(timedelta(days=2))
+    reports: list[sweep.Report] = []
+    threads = [threading.Thread(target=lambda: reports.append(run_sweep())) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    recipients = [m["to"][0] for m in mails()]
+    assert sorted(recipients) == sorted(f"c{i}@example.com" for i in range(12))
+    assert sum(r.emails for r in reports) == 12
+
+
+def test_ses_throttling_delays_but_never_loses_or_duplicates(shop: Shop) -> None:
+    for index in range(10):
+        shop.delivered(f"C-{index}", [("l1", "tour", "experience")], email=f"t{index}@example.com")
+    calls = {"n": 0}
+
+    def throttle_some(**kwargs: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] % 10 < 7:  # 70% of calls throttled: some items exhaust their immediate retries
+            raise ClientError(
+                {
+                    "Error": {"Code": "TooManyRequestsException", "Message": "slow down"},
+                    "ResponseMetadata": {"HTTPStatusCode": 429},
+                },
+                "SendEmail",
+            )
+
+    aws.sesv2().meta.events.register("before-call.sesv2.SendEmail", throttle_some)
+    for hours in range(2, 80):  # sweeps every hour for three days
+        at(timedelta(hours=24 + hours))
+        run_sweep()
+
+    recipients = [m["to"][0] for m in mails()]
+    assert sorted(recipients) == sorted(f"t{i}@example.com" for i in range(10))
+    retried = [
+        o
+        for i in range(10)
+        for o in shop.plan(f"C-{i}")
+        if o.get("history") and any("retry at" in h["note"] for h in o["history"])
+    ]
+    assert retried, "some sends should have needed a later sweep"
+
+
+def test_permanent_rejection_fails_the_item_with_its_reason(shop: Shop) -> None:
+    shop.delivered("D-1", [("l1", "tour", "experience")])
+
+    def reject(**kwargs: Any) -> None:
+        raise ClientError(
+            {
+                "Error": {"Code": "MessageRejected", "Message": "Email address is not verified."},
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            },
+            "SendEmail",
+        )
+
+    aws.sesv2().meta.events.register("before-call.sesv2.SendEmail", reject)
+    at(timedelta(days=1, minutes=1))
+    report = run_sweep()
+
+    assert report.failed == 1
+    review = next(o for o in shop.plan("D-1") if o["kind"] == "review")
+    assert review["status"] == "failed"
+    assert "MessageRejected" in review["history"][-1]["note"]
+
+
+def test_gives_up_after_the_configured_attempts(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    from functions.shared.settings import reset_settings
+
+    monkeypatch.setenv("AFTERCARE_MAX_SEND_ATTEMPTS", "2")
+    monkeypatch.setenv("AFTERCARE_SEND_RETRIES", "0")
+    reset_settings()
+    shop.delivered("E-1", [("l1", "tour", "experience")])
+
+    def unavailable(**kwargs: Any) -> None:
+        raise ClientError(
+            {
+                "Error": {"Code": "ServiceUnavailable", "Message": "down"},
+                "ResponseMetadata": {"HTTPStatusCode": 503},
+            },
+            "SendEmail",
+        )
+
+    aws.sesv2().meta.events.register("before-call.sesv2.SendEmail", unavailable)
+    for hours in (25, 26, 27):
+        at(timedelta(hours=hours))
+        run_sweep()
+
+    review = next(o for o in shop.plan("E-1") if o["kind"] == "review")
+    assert review["status"] == "failed"
+    assert review["history"][-1]["note"].startswith("gave up after 2 attempts")
+
+
+def test_frequency_cap_defers_the_second_email_without_losing_it(shop: Shop) -> None:
+    shop.delivered("F-1", [("l1", "tour", "experience")])
+    shop.delivered(
+        "F-2", [("l1", "mug", "homeware")], at=T0 - timedelta(days=5)
+    )  # default: 7 days → due T0+2d
+
+    at(timedelta(days=1, minutes=1))
+    run_sweep()
+    at(timedelta(days=2, minutes=1))
+    run_sweep()
+    assert len(mails()) == 1
+    deferred = next(o for o in shop.plan("F-2") if o["kind"] == "review")
+    assert deferred["status"] == "pending"
+    assert deferred["due_at"] == "2026-11-10T09:01:00Z"  # a week after the first email
+
+    at(timedelta(days=8, hours=1))
+    run_sweep()
+    assert len(mails()) == 2
+    assert "Product mug" in mails()[1]["text"]
+
+
+def test_reminder_goes_out_only_without_an_answer(shop: Shop) -> None:
+    from functions.outreach.store import default_queue
+
+    shop.delivered("G-1", [("l1", "tour", "experience")], email="quiet@example.com")
+    shop.delivered("G-2", [("l1", "tour", "experience")], email="answers@example.com")
+    at(timedelta(days=1, minutes=1))
+    run_sweep()
+    assert len(mails()) == 2
+    answered = next(o for o in shop.plan("G-2") if o["kind"] == "review")
+    default_queue().mark_answered(f"{shop.id}#G-2", answered["outreach_id"], clock.now())
+
+    at(timedelta(days=9))  # experience reminders wait 5 days (store default)
+    run_sweep()
+
+    reminders = mails()[2:]
+    assert [m["to"][0] for m in reminders] == ["quiet@example.com"]
+    assert reminders[0]["subject"].startswith("A quick reminder")
+    assert {o["status"] for o in shop.plan("G-2") if o["outreach_id"].endswith("-reminder")} == {"cancelled"}
+
+
+def test_one_click_unsubscribe_stops_everything_for_that_store_only(
+    shop: Shop, api: ApiClient, operator_key: str
+) -> None:
+    other = Shop(api, operator_key, "other-shop")
+    shop.delivered("H-1", [("l1", "tour", "experience"), ("l2", "shirt", "clothing")])
+    other.delivered("H-9", [("l1", "tour", "experience")])
+    at(timedelta(days=1, minutes=1))
+    run_sweep()
+    first = next(m for m in mails() if m["from"].endswith("acme-goods.example.com>"))
+
+    # RFC 8058: HTTPS (and mailto) in List-Unsubscribe, and the one-click marker
+    list_unsubscribe = header(first, "List-Unsubscribe")
+    assert re.fullmatch(
+        r"<https://care\.example\.com/u/[\w.-]+>, <mailto:unsubscribe@acme-goods\.example\.com\?"
+        r"subject=unsubscribe>",
+        list_unsubscribe,
+    )
+    assert header(first, "List-Unsubscribe-Post") == "List-Unsubscribe=One-Click"
+    path = list_unsubscribe.split(">")[0].removeprefix("<https://care.example.com")
+
+    # A mail provider's one-click POST: no cookies, form body, must answer 2xx without redirecting
+    response = api.post(
+        path, body="List-Unsubscribe=One-Click", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert response.status == 200
+    assert "location" not in response.headers
+    assert "You are unsubscribed" in response.text
+
+    at(timedelta(days=15))
+    run_sweep()
+    acme = [m for m in mails() if m["from"].endswith("acme-goods.example.com>")]
+    assert len(acme) == 1
+    skipped = [o for o in shop.plan("H-1") if o["status"] == "skipped"]
+    assert {o["history"][-1]["note"] for o in skipped} == {"unsubscribed"}
+    assert len([m for m in mails() if "other-shop" in m["from"]]) >= 1
+
+
+def test_unsubscribe_page_asks_first_and_can_resubscribe(shop: Shop, api: ApiClient) -> None:
+    shop.delivered("I-1", [("l1", "tour", "experience")])
+    at(timedelta(days=1, minutes=1))
+    run_sweep()
+    path = header(mails()[0], "List-Unsubscribe").split(">")[0].removeprefix("<https://care.example.com")
+
+    page = api.get(path)  # what a mail scanner or a person opening the link gets
+    assert page.status == 200
+    assert "Yes, unsubscribe me" in page.text
+    assert "s***@example.com" in page.text
+    from functions.customers.store import customer_key, default_repository
+
+    profile = default_repository().get(shop.id, customer_key("sam@example.com")) or {}
+    assert "suppressed" not in profile  # a GET changes nothing
+
+    api.post(path, body="", headers={"content-type": "application/x-www-form-urlencoded"})
+    again = api.post(
+        f"{path}/resubscribe", body="", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert "You are subscribed again" in again.text
+    profile = default_repository().get(shop.id, customer_key("sam@example.com")) or {}
+    assert "suppressed" not in profile
+
+
+@pytest.mark.parametrize("token", ["garbage", "eyJwIjoidW5zdWJzY3JpYmUifQ.c2ln"])
+def test_bad_unsubscribe_links_get_a_friendly_page(shop: Shop, api: ApiClient, token: str) -> None:
+    response = api.get(f"/u/{token}")
+    assert response.status == 400
+    assert response.headers["content-type"].startswith("text/html")
+    assert "This link does not work" in response.text
+    assert (
+        api.post(f"/u/{token}", body="", headers={"content-type": "application/x-www-form-urlencoded"}).status
+        == 400
+    )
+
+
+def test_bounce_notification_suppresses_the_address(shop: Shop) -> None:
+    import json
+
+    from functions.outreach.handlers import ses_events
+
+    notification = {
+        "eventType": "Bounce",
+        "bounce": {
+            "bounceType": "Permanent",
+            "bounceSubType": "General",
+            "bouncedRecipients": [{"emailAddress": "sam@example.com"}],
+        },
+        "mail": {"tags": {"store": [shop.id], "kind": ["review"]}, "destination": ["sam@example.com"]},
+    }
+    from aftercare.devstack.lambdas import LocalLambdaContext
+
+    result = ses_events(
+        {"Records": [{"Sns": {"Message": json.dumps(notification)}}]},
+        LocalLambdaContext(function_name="ses_events"),
+    )
+    assert result == {"suppressed": 1}
+
+    shop.delivered("J-1", [("l1", "tour", "experience")])
+    at(timedelta(days=1, minutes=1))
+    run_sweep()
+    assert mails() == []
+    assert next(o for o in shop.plan("J-1") if o["kind"] == "review")["history"][-1]["note"] == "bounced"
+
+
+@pytest.mark.parametrize(
+    ("locale", "direction", "phrase"),
+    [
+        ("en", "ltr", "How is your order"),
+        ("ar", "rtl", None),
+        ("fa", "rtl", None),
+        ("kk", "ltr", None),
+        ("ka", "ltr", None),
+        ("ar-SA", "rtl", None),
+        ("de-DE", "ltr", "How is your order"),
+    ],
+)
+def test_each_locale_renders(shop: Shop, locale: str, direction: str, phrase: str | None) -> None:
+    shop.delivered("K-1", [("l1", "tour", "experience")], locale=locale)
+    at(timedelta(days=1, minutes=1))
+    run_sweep()
+
+    message = mails()[0]
+    language = locale.split("-")[0] if locale.split("-")[0] in {"en", "ar", "fa", "kk", "ka"} else "en"
+    assert f'<html lang="{language}" dir="{direction}">' in message["html"]
+    assert header(message, "Content-Language") == language
+    if phrase:
+        assert phrase in message["subject"]
+    else:
+        from functions.shared.i18n import catalog
+
+        assert message["subject"] == catalog(language)["review_subject"].format(store="Acme Goods")
+    assert "Acme Goods" in message["text"] and "1 Main Street" in message["text"]
+
+
+def test_missing_translation_falls_back_to_english(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    from functions.shared import i18n
+
+    original = i18n.catalog
+    partial = dict(original("fa"))
+    del partial["review_hint"]
+    monkeypatch.setattr(i18n, "catalog", lambda language: partial if language == "fa" else original(language))
+    shop.delivered("L-1", [("l1", "tour", "experience")], locale="fa")
+    at(timedelta(days=1, minutes=1))
+    run_sweep()
+    html = mails()[0]["html"]
+    assert 'dir="rtl"' in html
+    assert "Tap a star to rate." in html  # the missing text, in English
+    assert partial["review_intro"].split("{")[0][:10] in html  # the rest, in Persian
+
+
+def test_store_texts_override_the_catalog(api: ApiClient, operator_key: str, frozen: Any) -> None:
+    config = minimal_store_config("custom-shop")
+    config["emails"] = {"texts": {"en": {"review_subject": "Tell us about {store}!"}}}
+    created = api.post("/v1/admin/stores", json_body={"config": config}, headers=bearer(operator_key))
+    shop = Shop.__new__(Shop)
+    shop.api, shop.id, shop.secret = api, "custom-shop", created.json["webhook_secrets"]["generic"]
+    shop.delivered("M-1", [("l1", "mug", None)])
+    at(timedelta(days=7, minutes=1))
+    run_sweep()
+    assert mails()[0]["subject"] == "Tell us about Acme Goods!"
+
+
+def test_links_carry_signed_scoped_tokens(shop: Shop) -> None:
+    from functions.shared import tokens
+
+    shop.delivered("N-1", [("l1", "tour", "experience")])
+    at(timedelta(days=1, minutes=1))
+    run_sweep()
+    links = review_links(mails()[0])
+    key = tokens.signing_key()
+    claims = [
+        tokens.verify(key, link.rsplit("/", 1)[1], purpose="survey", store_id=shop.id).claims
+        for link in links
+    ]
+    assert [c["s"] for c in claims] == [1, 2, 3, 4, 5]
+    assert {c["p"] for c in claims} == {"tour"}
+    assert {c["r"] for c in claims} == {"N-1"}
+    with pytest.raises(tokens.TokenError):
+        tokens.verify(key, links[0].rsplit("/", 1)[1], purpose="survey", store_id="other-shop")
+
+
+def test_customer_name_cannot_inject_headers(shop: Shop) -> None:
+    order = generic_order(
+        "O-1",
+        [("l1", "tour", "experience")],
+        customer={"email": "sam@example.com", "name": "Sam\r\nBcc: victim@example.com"},
+    )
+    raw = body_of(generic_event("order.delivered", order, occurred_at=clock.isoformat(T0)))
+    shop.api.post(f"/webhooks/{shop.id}/events", body=raw, headers=generic_headers([shop.secret], raw))
+    at(timedelta(days=1, minutes=1))
+    run_sweep()
+    names = [name.lower() for name, _ in mails()[0]["headers"]]
+    assert "bcc" not in names
+    assert mails()[0]["to"] == ["sam@example.com"]
