@@ -6,6 +6,7 @@ from functions.orders.routes import blueprint as orders
 from functions.outreach.handlers import blueprint as outreach_handlers
 from functions.outreach.routes import blueprint as unsubscribe
 from functions.platform.routes import blueprint as platform
+from functions.responses.routes import blueprint as surveys
 from functions.shared import http, observability
 from functions.stores.routes import blueprint as stores
 from functions.webhooks.routes import blueprint as webhooks
@@ -18,4 +19,5 @@ app.register_blueprint(stores)
 app.register_blueprint(webhooks)
 app.register_blueprint(orders)
 app.register_blueprint(unsubscribe)
+app.register_blueprint(surveys)
 app.register_blueprint(outreach_handlers)

@@ -11,9 +11,11 @@ if str(ROOT) not in sys.path:
 
 
 def main() -> int:
-    from bench import ingest
+    from bench import ingest, sweep
 
     print(ingest.report(ingest.run()))
+    print()
+    print(sweep.report(sweep.run()))
     print(f"\nFigures written to {Path(__file__).parent / 'results.json'}")
     return 0
 

@@ -145,6 +145,9 @@ def start(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, verb
         moto_url=moto_url,
         operator_key=provisioned.secret_values["OperatorKeySecret"],
     )
+    from functions.outreach.sweep import next_due
+
+    stack.next_due_hints.append(next_due)  # the clock stops wherever an email comes due
     console.attach(stack)
     app.register_blueprint(console.blueprint, url_prefix="/_dev")
     if demo:

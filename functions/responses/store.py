@@ -1,0 +1,133 @@
+"""Responses table adapter: one item per outreach and product, updated when the customer changes it.
+
+``pk = <store>#<order>``, ``sk = <outreach id>#<product id or "nps">``. Every answer is appended to
+``history``; the item's own fields are the latest answer. The table's stream feeds flagging.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from functions.shared import aws, clock
+from functions.shared.dynamo import from_item, to_item, to_value
+from functions.shared.errors import DependencyFailed, Throttled
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+@dataclass(frozen=True)
+class Answer:
+    store_id: str
+    order_id: str
+    outreach_id: str
+    product_id: str | None
+    kind: str
+    score: int
+    comment: str
+    locale: str
+    token_id: str
+    channel: str = "email"
+
+    @property
+    def pk(self) -> str:
+        return f"{self.store_id}#{self.order_id}"
+
+    @property
+    def sk(self) -> str:
+        return f"{self.outreach_id}#{self.product_id or 'nps'}"
+
+
+def _translate(error: Exception, what: str) -> Exception:
+    code = aws.error_code(error)
+    if code in aws.THROTTLING_CODES:
+        return Throttled(f"DynamoDB throttled while {what}")
+    return DependencyFailed(f"DynamoDB failed while {what}: {code or type(error).__name__}")
+
+
+class ResponseRepository:
+    def __init__(self, table: str, client: DynamoDBClient | None = None) -> None:
+        self.table = table
+        self._client = client
+
+    @property
+    def client(self) -> DynamoDBClient:
+        return self._client or aws.dynamodb()
+
+    def record(self, answer: Answer, at: datetime) -> bool:
+        """Save the answer; False when it repeats the current one exactly (a double submit)."""
+        from botocore.exceptions import ClientError
+
+        now = clock.isoformat(at)
+        entry = {"at": now, "score": answer.score, "comment": answer.comment, "token_id": answer.token_id}
+        values = {
+            ":store": answer.store_id,
+            ":order": answer.order_id,
+            ":outreach": answer.outreach_id,
+            ":product": answer.product_id or "",
+            ":kind": answer.kind,
+            ":score": answer.score,
+            ":comment": answer.comment,
+            ":locale": answer.locale,
+            ":channel": answer.channel,
+            ":token": answer.token_id,
+            ":now": now,
+            ":month": f"{answer.store_id}#{now[:7]}",
+            ":key": f"{now}#{answer.outreach_id}",
+            ":empty": [],
+            ":entry": [entry],
+        }
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=to_item({"pk": answer.pk, "sk": answer.sk}),
+                UpdateExpression=(
+                    "SET store_id = :store, order_id = :order, outreach_id = :outreach, "
+                    "product_id = :product, kind = :kind, score = :score, #comment = :comment, "
+                    "locale = :locale, channel = :channel, token_id = :token, responded_at = :now, "
+                    "store_month = :month, responded_key = :key, "
+                    "first_responded_at = if_not_exists(first_responded_at, :now), "
+                    "history = list_append(if_not_exists(history, :empty), :entry), "
+                    "answers = if_not_exists(answers, :zero) + :one"
+                ),
+                ConditionExpression="attribute_not_exists(sk) OR score <> :score OR #comment <> :comment",
+                ExpressionAttributeNames={"#comment": "comment"},
+                ExpressionAttributeValues={
+                    **{k: to_value(v) for k, v in values.items()},
+                    ":zero": {"N": "0"},
+                    ":one": {"N": "1"},
+                },
+            )
+        except ClientError as error:
+            if aws.error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise _translate(error, "recording an answer") from error
+        return True
+
+    def get(self, store_id: str, order_id: str, sk: str) -> dict[str, Any] | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            item = self.client.get_item(
+                TableName=self.table,
+                Key=to_item({"pk": f"{store_id}#{order_id}", "sk": sk}),
+                ConsistentRead=True,
+            )
+        except ClientError as error:
+            raise _translate(error, "reading an answer") from error
+        return from_item(item["Item"]) if "Item" in item else None
+
+
+_default: dict[str, ResponseRepository] = {}
+
+
+def default_repository() -> ResponseRepository:
+    from functions.shared.settings import get_settings
+
+    table = get_settings().responses_table
+    repo = _default.get(table)
+    if repo is None:
+        repo = _default[table] = ResponseRepository(table)
+    return repo

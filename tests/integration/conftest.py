@@ -1,0 +1,28 @@
+"""Fixtures for the sending-path tests: a frozen clock and a registered store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from functions.shared import clock
+from tests.helpers import ApiClient
+from tests.shop import T0, Shop
+
+
+@pytest.fixture
+def frozen(aws_stack: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The clock pinned at T0, with SES retries made fast."""
+    from functions.shared.settings import reset_settings
+
+    monkeypatch.setenv("AFTERCARE_SEND_RETRY_BASE_MS", "1")
+    reset_settings()
+    clock.clock.freeze(T0)
+    yield aws_stack
+
+
+@pytest.fixture
+def shop(api: ApiClient, operator_key: str, frozen: Any) -> Shop:
+    return Shop(api, operator_key)
