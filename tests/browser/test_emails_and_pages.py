@@ -131,3 +131,33 @@ def test_outbox_view_shows_the_email_with_headers(
     assert "List-Unsubscribe-Post" in page.content()
     frame = page.frame_locator("iframe")
     assert frame.locator("a[data-score]").count() == 5
+
+
+def test_nps_email_links_open_the_nps_page(page: Any, devstack: DevStackProcess) -> None:
+    clock = requests.get(f"{devstack.url}/_dev/clock", timeout=10).json()["now"]
+    order = generic_order(
+        "BR-NPS",
+        [("l1", "card", "gift card")],  # gift cards are never reviewed: NPS only
+        customer={"email": "browser-nps@example.com", "name": "Ola", "locale": "kk"},
+    )
+    raw = body_of(generic_event("order.delivered", order, occurred_at=clock))
+    secret = devstack.state["demo"]["generic_webhook_secret"]
+    requests.post(
+        f"{devstack.url}/webhooks/demo/events", data=raw, headers=generic_headers([secret], raw), timeout=10
+    )
+    requests.post(f"{devstack.url}/_dev/clock", json={"advance": "P14DT1H"}, timeout=300)
+    message = next(
+        m
+        for m in requests.get(f"{devstack.url}/_dev/outbox", timeout=10).json()
+        if "browser-nps@example.com" in m["to"]
+    )
+
+    page.set_content(message["html"])
+    links = page.locator("a[data-score]")
+    assert [links.nth(i).inner_text() for i in range(links.count())] == [str(n) for n in range(11)]
+    page.goto(links.nth(9).get_attribute("href"))
+    assert page.locator("#score-9").is_checked()
+    assert page.locator("html").get_attribute("lang") == "kk"
+    page.get_by_role("button").click()
+    page.wait_for_load_state()
+    assert page.locator(".thanks").count() == 1
