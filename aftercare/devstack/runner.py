@@ -182,6 +182,7 @@ def create_demo_store(base_url: str) -> dict[str, Any]:
 
     config = yaml.safe_load((ROOT / "examples" / "store.yaml").read_text(encoding="utf-8"))
     config["id"], config["name"] = "demo", "Demo Store"  # leaves examples/store.yaml free to create
+    config["sender"]["name"] = "Demo Store"
     created = service.create_store(StoreCreateRequest(config=config), default_repository())
     email_identity.ensure_sender_domain(str(created.store.config.sender.email))
     view = service.public_view(created.store, base_url)

@@ -90,7 +90,17 @@ def plan_changes(
     for planned in desired:
         current = existing.get(planned.outreach_id)
         if current is None:
-            changes.append(repository.create_change(store_id, order.order_id, planned, customer, order.name))
+            ordered = order.paid_at or order.fulfilled_at or order.delivered_at
+            changes.append(
+                repository.create_change(
+                    store_id,
+                    order.order_id,
+                    planned,
+                    customer,
+                    order.name,
+                    _iso(ordered) if ordered else None,
+                )
+            )
         elif current["status"] == PENDING and _differs(current, planned, customer):
             note = f"rescheduled for {clock.isoformat(planned.due_at)} ({planned.anchor} time)"
             changes.append(

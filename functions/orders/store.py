@@ -288,6 +288,7 @@ class OrderRepository:
         planned: PlannedOutreach,
         customer: dict[str, Any],
         order_name: str | None = None,
+        ordered_at: str | None = None,
     ) -> dict[str, Any]:
         now = clock.isoformat(clock.now())
         item = {
@@ -296,6 +297,7 @@ class OrderRepository:
             "store_id": store_id,
             "order_id": order_id,
             "order_name": order_name,
+            "ordered_at": ordered_at,
             "outreach_id": planned.outreach_id,
             "kind": planned.kind,
             "status": PENDING,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -57,6 +57,16 @@ def one_line(value: str | None, limit: int = 200) -> str:
 def _address(name: str | None, email: str) -> str:
     local, _, domain = email.partition("@")
     return str(Address(display_name=one_line(name, 80), username=local, domain=domain))
+
+
+def _ordered_at(items: list[dict[str, Any]], fallback: datetime) -> datetime:
+    """When the customer ordered (payment, else fulfilment or delivery), for the "why you get this" line."""
+    times = [
+        clock.parse_iso(str(item.get("ordered_at") or item.get("created_at")))
+        for item in items
+        if item.get("ordered_at") or item.get("created_at")
+    ]
+    return min(times) if times else fallback
 
 
 def compose(store: Store, items: list[dict[str, Any]], signing_key: bytes, base_url: str) -> Email:
@@ -146,7 +156,9 @@ def compose(store: Store, items: list[dict[str, Any]], signing_key: bytes, base_
         "nps": nps,
         "unsubscribe_url": unsubscribe_url,
         "footer_reason": t(
-            "footer_reason", store=store_name, date=format_date(now, language, config.timezone)
+            "footer_reason",
+            store=store_name,
+            date=format_date(_ordered_at(items, now), language, config.timezone),
         ),
     }
     list_unsubscribe = f"<{unsubscribe_url}>"

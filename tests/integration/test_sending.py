@@ -30,6 +30,7 @@ def test_each_product_type_is_emailed_when_due_and_only_once(shop: Shop) -> None
     run_sweep()
     assert [m["subject"] for m in mails()] == ["How is your order from Acme Goods?"]
     assert "Product tour" in mails()[0]["text"]
+    assert "because you ordered from Acme Goods on November 2, 2026." in mails()[0]["text"]
 
     at(timedelta(days=14, minutes=5))
     run_sweep()
