@@ -2,6 +2,8 @@
 
 from chalice.app import Chalice
 
+from functions.flags.handlers import blueprint as flag_handlers
+from functions.flags.routes import blueprint as staff
 from functions.orders.routes import blueprint as orders
 from functions.outreach.handlers import blueprint as outreach_handlers
 from functions.outreach.routes import blueprint as unsubscribe
@@ -21,3 +23,5 @@ app.register_blueprint(orders)
 app.register_blueprint(unsubscribe)
 app.register_blueprint(surveys)
 app.register_blueprint(outreach_handlers)
+app.register_blueprint(staff)
+app.register_blueprint(flag_handlers)

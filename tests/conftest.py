@@ -19,6 +19,7 @@ os.environ.update(
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "AFTERCARE_SENTIMENT": "local",
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
@@ -28,6 +29,7 @@ SFN_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_
 
 
 def _reset_process_caches() -> None:
+    from functions.flags import handlers as flag_handlers
     from functions.orders import store as orders_store
     from functions.shared import aws, secrets, settings
     from functions.shared.clock import clock
@@ -40,6 +42,14 @@ def _reset_process_caches() -> None:
     store._default.clear()
     orders_store._default.clear()
     webhooks.reset()
+    flag_handlers.reset()
+    for module in (
+        "functions.customers.store",
+        "functions.outreach.store",
+        "functions.responses.store",
+        "functions.flags.store",
+    ):
+        __import__(module, fromlist=["_default"])._default.clear()
     clock.reset()
 
 

@@ -36,6 +36,7 @@ def local_aws_environment(verbose: bool = False) -> None:
             "AWS_REGION": "us-east-1",
             "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
             "POWERTOOLS_TRACE_DISABLED": "true",
+            "AFTERCARE_SENTIMENT": "local",  # the lexicon analyzer stands in for Comprehend locally
         }
     )
     if not verbose:

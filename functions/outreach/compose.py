@@ -54,7 +54,7 @@ def one_line(value: str | None, limit: int = 200) -> str:
     return " ".join(text.split())[:limit]
 
 
-def _address(name: str | None, email: str) -> str:
+def address(name: str | None, email: str) -> str:
     local, _, domain = email.partition("@")
     return str(Address(display_name=one_line(name, 80), username=local, domain=domain))
 
@@ -166,8 +166,8 @@ def compose(store: Store, items: list[dict[str, Any]], signing_key: bytes, base_
         list_unsubscribe += f", <mailto:{config.emails.unsubscribe_mailto}?subject=unsubscribe>"
     sender_domain = str(config.sender.email).rsplit("@", 1)[-1]
     headers = {
-        "From": _address(config.sender.name, str(config.sender.email)),
-        "To": _address(name, email),
+        "From": address(config.sender.name, str(config.sender.email)),
+        "To": address(name, email),
         "Date": format_datetime(now),
         "Message-ID": f"<{uuid.uuid4().hex}@{sender_domain}>",
         "List-Unsubscribe": list_unsubscribe,

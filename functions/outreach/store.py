@@ -243,7 +243,15 @@ class OutreachQueue:
             "marking an interrupted send",
         )
 
-    def sent(self, due: Due, claim: str, message_id: str, reminder: dict[str, Any] | None) -> None:
+    def sent(
+        self,
+        due: Due,
+        claim: str,
+        message_id: str,
+        reminder: dict[str, Any] | None,
+        header_id: str = "",
+        subject: str = "",
+    ) -> None:
         """Mark sent and, for a first review request with a reminder delay, plan the reminder.
 
         Two single-item writes rather than a transaction (transactions cost twice the write units): the
@@ -265,13 +273,15 @@ class OutreachQueue:
         now = clock.isoformat(clock.now())
         self._update(
             due,
-            "SET #status = :sent, sent_at = :now, message_id = :mid, history = list_append(history, :h) "
-            "REMOVE due_key, due_shard, claim",
+            "SET #status = :sent, sent_at = :now, message_id = :mid, email_message_id = :hid, "
+            "subject = :subject, history = list_append(history, :h) REMOVE due_key, due_shard, claim",
             "claim = :claim",
             {
                 ":sent": {"S": SENT},
                 ":now": {"S": now},
                 ":mid": {"S": message_id},
+                ":hid": {"S": header_id},
+                ":subject": {"S": subject},
                 ":h": self._history(SENT, f"sent as {message_id}"),
                 ":claim": {"S": claim},
             },

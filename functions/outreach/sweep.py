@@ -176,7 +176,7 @@ def _send_group(group: list[Due], ports: Ports, report: Report) -> None:
         if due.item["kind"] == "review" and seconds and not due.item.get("reminder_of"):
             reminder = ports.queue.reminder_item(due, sent_at + timedelta(seconds=int(seconds)))
         try:
-            ports.queue.sent(due, claim, message_id, reminder)
+            ports.queue.sent(due, claim, message_id, reminder, message.headers["Message-ID"], message.subject)
             report.items_sent += 1
         except LostRace:
             report.lost_races += 1

@@ -119,6 +119,55 @@ class ResponseRepository:
             raise _translate(error, "reading an answer") from error
         return from_item(item["Item"]) if "Item" in item else None
 
+    def for_order(self, store_id: str, order_id: str) -> list[dict[str, Any]]:
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.query(
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": f"{store_id}#{order_id}"}},
+                ConsistentRead=True,
+            )
+        except ClientError as error:
+            raise _translate(error, "reading an order's answers") from error
+        return [from_item(item) for item in response.get("Items", [])]
+
+    def by_time(self, store_id: str, start: datetime, end: datetime, limit: int) -> list[dict[str, Any]]:
+        """Answers of a store between two times, newest first, one index query per month."""
+        from botocore.exceptions import ClientError
+
+        months: list[str] = []
+        year, month = end.year, end.month
+        while (year, month) >= (start.year, start.month) and len(months) < 24:
+            months.append(f"{year:04d}-{month:02d}")
+            year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+        found: list[dict[str, Any]] = []
+        for bucket in months:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": "by_store_time",
+                "KeyConditionExpression": "store_month = :m AND responded_key BETWEEN :a AND :b",
+                "ExpressionAttributeValues": {
+                    ":m": {"S": f"{store_id}#{bucket}"},
+                    ":a": {"S": clock.isoformat(start)},
+                    ":b": {"S": clock.isoformat(end) + "#\uffff"},
+                },
+                "ScanIndexForward": False,
+            }
+            try:
+                while len(found) < limit:
+                    response = self.client.query(**kwargs)
+                    found.extend(from_item(item) for item in response.get("Items", []))
+                    if "LastEvaluatedKey" not in response:
+                        break
+                    kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+            except ClientError as error:
+                raise _translate(error, "listing answers") from error
+            if len(found) >= limit:
+                break
+        return found
+
 
 _default: dict[str, ResponseRepository] = {}
 

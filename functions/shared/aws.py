@@ -11,6 +11,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from mypy_boto3_comprehend import ComprehendClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sesv2 import SESV2Client
@@ -53,6 +54,11 @@ def stepfunctions() -> SFNClient:
 
 def secretsmanager() -> SecretsManagerClient:
     client: SecretsManagerClient = _client("secretsmanager")
+    return client
+
+
+def comprehend() -> ComprehendClient:
+    client: ComprehendClient = _client("comprehend")
     return client
 
 

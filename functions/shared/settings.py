@@ -8,6 +8,7 @@ fails at once with a message naming the variable.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,6 +42,9 @@ class Settings(BaseSettings):
     sweep_max_emails: int = Field(default=1000, ge=1, description="Emails one sweep run sends at most")
     send_retries: int = Field(default=3, ge=0, le=10, description="Immediate SES retries on throttling")
     send_retry_base_ms: int = Field(default=200, ge=0, description="First backoff between SES retries")
+    sentiment: Literal["comprehend", "local"] = Field(
+        default="comprehend", description="Text sentiment analyzer"
+    )
     max_send_attempts: int = Field(default=5, ge=1, le=20, description="Sweeps that may try an email")
 
 

@@ -110,6 +110,14 @@ class AlertPolicy(Strict):
     negative_stars_at_most: int = Field(default=2, ge=1, le=4)
     detractor_nps_at_most: int = Field(default=6, ge=0, le=9)
     keywords: list[str] = Field(default_factory=lambda: ["broken", "never arrived", "refund", "damaged"])
+    reply_templates: dict[str, str] = Field(
+        default_factory=lambda: {
+            "Apology": "Hi {name},\n\nThank you for telling us, and we are sorry this was not what you "
+            "expected. We would like to put it right: just reply to this email and we will sort it out."
+            "\n\n{store}",
+        },
+        description="Starting points for staff replies; {name} and {store} are filled in",
+    )
 
 
 class IntegrationConfig(Strict):

@@ -1,0 +1,64 @@
+"""Lambda entry points of flagging: the Responses stream consumer and the SLA escalation schedule."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from chalice.app import Blueprint, Rate
+
+from functions.shared.observability import logger
+
+blueprint = Blueprint(__name__)
+_ports: dict[str, Any] = {}
+
+
+def _service_ports() -> Any:
+    from functions.flags import service
+
+    if "ports" not in _ports:
+        _ports["ports"] = service.default_ports()
+    return _ports["ports"]
+
+
+def reset() -> None:
+    _ports.clear()
+
+
+@blueprint.lambda_function(name="flag_responses")
+def flag_responses(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """DynamoDB stream of Responses → flags and staff alerts, reporting only failed records for retry."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+    from functions.flags import service
+    from functions.shared.dynamo import from_item
+
+    ports = _service_ports()
+
+    def handle(record: DynamoDBRecord) -> str:
+        if record.event_name is None or record.event_name.name == "REMOVE":
+            return "removed"
+        image = record.raw_event.get("dynamodb", {}).get("NewImage") or {}
+        outcome = service.process_answer(from_item(image), ports)
+        logger.info(
+            "answer processed", extra={"outcome": outcome, "key": record.raw_event["dynamodb"].get("Keys")}
+        )
+        return outcome
+
+    processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+    result: Any = process_partial_response(
+        event=event, record_handler=handle, processor=processor, context=context
+    )
+    return dict(result)
+
+
+@blueprint.schedule(Rate(15, unit=Rate.MINUTES), name="escalate", description="Escalate flags past their SLA")
+def escalate(event: Any) -> dict[str, int]:
+    from functions.flags import service
+
+    return {"escalated": service.escalate(_service_ports())}
+
+
+# Lambda imports this module directly; importing the app attaches its middleware (see outreach.handlers).
+import_module("app")

@@ -1,0 +1,279 @@
+"""Flags table adapter. ``pk = <store_id>``, ``sk = <flag_id>``; a flag exists once per answer.
+
+Open flags carry ``open_store`` (index ``open_by_store``: a store's open flags by SLA deadline); open,
+not yet escalated flags carry ``sla_shard`` (index ``sla_due``: the escalation sweep reads only overdue).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from functions.shared import aws, clock
+from functions.shared.dynamo import from_item, to_item, to_value
+from functions.shared.errors import DependencyFailed, Throttled
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+OPEN, RESOLVED = "open", "resolved"
+
+
+class AlreadyDone(Exception):
+    """This action (or alert) was carried out before: do not repeat its side effects."""
+
+
+def flag_id(response_pk: str, response_sk: str) -> str:
+    return "f" + hashlib.sha256(f"{response_pk}/{response_sk}".encode()).hexdigest()[:23]
+
+
+def _translate(error: Exception, what: str) -> Exception:
+    code = aws.error_code(error)
+    if code in aws.THROTTLING_CODES:
+        return Throttled(f"DynamoDB throttled while {what}")
+    return DependencyFailed(f"DynamoDB failed while {what}: {code or type(error).__name__}")
+
+
+class FlagRepository:
+    def __init__(self, table: str, shards: int = 4, client: DynamoDBClient | None = None) -> None:
+        self.table = table
+        self.shards = shards
+        self._client = client
+
+    @property
+    def client(self) -> DynamoDBClient:
+        return self._client or aws.dynamodb()
+
+    def _key(self, store_id: str, flag: str) -> dict[str, Any]:
+        return to_item({"pk": store_id, "sk": flag})
+
+    def shard_of(self, flag: str) -> str:
+        return str(int(flag[1:9], 16) % self.shards)
+
+    def create(self, flag: dict[str, Any]) -> bool:
+        """Store a new flag; False if this answer was flagged before."""
+        from botocore.exceptions import ClientError
+
+        item = {
+            **flag,
+            "pk": flag["store_id"],
+            "sk": flag["flag_id"],
+            "status": OPEN,
+            "open_store": flag["store_id"],
+            "sla_shard": self.shard_of(flag["flag_id"]),
+        }
+        try:
+            self.client.put_item(
+                TableName=self.table, Item=to_item(item), ConditionExpression="attribute_not_exists(sk)"
+            )
+        except ClientError as error:
+            if aws.error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise _translate(error, "creating a flag") from error
+        return True
+
+    def get(self, store_id: str, flag: str) -> dict[str, Any] | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            item = self.client.get_item(
+                TableName=self.table, Key=self._key(store_id, flag), ConsistentRead=True
+            )
+        except ClientError as error:
+            raise _translate(error, "reading a flag") from error
+        return from_item(item["Item"]) if "Item" in item else None
+
+    def _update(
+        self,
+        store_id: str,
+        flag: str,
+        expression: str,
+        condition: str,
+        values: dict[str, Any],
+        what: str,
+        names: dict[str, str] | None = None,
+    ) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "Key": self._key(store_id, flag),
+                "UpdateExpression": expression,
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": values,
+            }
+            if names:
+                kwargs["ExpressionAttributeNames"] = names
+            self.client.update_item(**kwargs)
+        except ClientError as error:
+            if aws.error_code(error) == "ConditionalCheckFailedException":
+                raise AlreadyDone(what) from error
+            raise _translate(error, what) from error
+
+    def claim_alert(self, store_id: str, flag: str) -> None:
+        self._update(
+            store_id,
+            flag,
+            "SET alert_status = :sending, alert_claimed_at = :now",
+            "attribute_exists(sk) AND attribute_not_exists(alert_status)",
+            {":sending": {"S": "sending"}, ":now": {"S": clock.isoformat(clock.now())}},
+            "claiming an alert",
+        )
+
+    def release_alert(self, store_id: str, flag: str) -> None:
+        self._update(
+            store_id,
+            flag,
+            "REMOVE alert_status",
+            "alert_status = :sending",
+            {":sending": {"S": "sending"}},
+            "releasing an alert",
+        )
+
+    def alert_sent(self, store_id: str, flag: str, recipients: list[str]) -> None:
+        self._update(
+            store_id,
+            flag,
+            "SET alert_status = :sent, alert_sent_at = :now, alerted = :to",
+            "alert_status = :sending",
+            {
+                ":sent": {"S": "sent"},
+                ":sending": {"S": "sending"},
+                ":now": {"S": clock.isoformat(clock.now())},
+                ":to": to_value(recipients),
+            },
+            "recording an alert",
+        )
+
+    def claim_action(self, store_id: str, flag: str, action_id: str) -> None:
+        """Reserve a staff action by its form's id: a second submit of the same form does nothing."""
+        self._update(
+            store_id,
+            flag,
+            "ADD action_ids :ids",
+            "attribute_exists(sk) AND NOT contains(action_ids, :id)",
+            {":ids": {"SS": [action_id]}, ":id": {"S": action_id}},
+            "claiming an action",
+        )
+
+    def release_action(self, store_id: str, flag: str, action_id: str) -> None:
+        self._update(
+            store_id,
+            flag,
+            "DELETE action_ids :ids",
+            "attribute_exists(sk)",
+            {":ids": {"SS": [action_id]}},
+            "releasing an action",
+        )
+
+    def record_action(
+        self,
+        store_id: str,
+        flag: str,
+        action: dict[str, Any],
+        *,
+        reply: bool,
+        resolve: bool,
+        created_at: datetime,
+    ) -> None:
+        now = clock.now()
+        sets = ["actions = list_append(if_not_exists(actions, :empty), :action)", "updated_at = :now"]
+        values: dict[str, Any] = {
+            ":action": to_value([action]),
+            ":empty": {"L": []},
+            ":now": {"S": clock.isoformat(now)},
+        }
+        removes = []
+        if reply:
+            sets += [
+                "first_reply_at = if_not_exists(first_reply_at, :now)",
+                "seconds_to_first_reply = if_not_exists(seconds_to_first_reply, :took)",
+            ]
+            values[":took"] = {"N": str(int((now - created_at).total_seconds()))}
+        if resolve:
+            sets += ["#status = :resolved", "resolved_at = :now", "resolved_by = :actor"]
+            values[":resolved"] = {"S": RESOLVED}
+            values[":actor"] = {"S": str(action.get("actor", ""))}
+            removes = ["open_store", "sla_shard"]
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        self._update(
+            store_id,
+            flag,
+            expression,
+            "attribute_exists(sk)",
+            values,
+            "recording an action",
+            {"#status": "status"} if resolve else None,
+        )
+
+    def mark_escalated(self, store_id: str, flag: str) -> None:
+        self._update(
+            store_id,
+            flag,
+            "SET escalated_at = :now REMOVE sla_shard",
+            "attribute_exists(sla_shard) AND #status = :open",
+            {":now": {"S": clock.isoformat(clock.now())}, ":open": {"S": OPEN}},
+            "escalating a flag",
+            {"#status": "status"},
+        )
+
+    def overdue(self, shard: int, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
+        """Open, unescalated flags past their deadline in one shard (nothing else is read)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.query(
+                TableName=self.table,
+                IndexName="sla_due",
+                KeyConditionExpression="sla_shard = :shard AND sla_deadline <= :now",
+                ExpressionAttributeValues={":shard": {"S": str(shard)}, ":now": {"S": clock.isoformat(now)}},
+                Limit=limit,
+            )
+        except ClientError as error:
+            raise _translate(error, "reading overdue flags") from error
+        return [from_item(item) for item in response.get("Items", [])]
+
+    def list(self, store_id: str, status: str, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
+        from botocore.exceptions import ClientError
+
+        try:
+            if status in {"open", "overdue"}:
+                condition = "open_store = :store"
+                values: dict[str, Any] = {":store": {"S": store_id}}
+                if status == "overdue":
+                    condition += " AND sla_deadline <= :now"
+                    values[":now"] = {"S": clock.isoformat(now)}
+                response = self.client.query(
+                    TableName=self.table,
+                    IndexName="open_by_store",
+                    KeyConditionExpression=condition,
+                    ExpressionAttributeValues=values,
+                    Limit=limit,
+                )
+            else:
+                response = self.client.query(
+                    TableName=self.table,
+                    KeyConditionExpression="pk = :store",
+                    FilterExpression="#status = :resolved",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={":store": {"S": store_id}, ":resolved": {"S": RESOLVED}},
+                    Limit=limit * 5,
+                )
+        except ClientError as error:
+            raise _translate(error, "listing flags") from error
+        return [from_item(item) for item in response.get("Items", [])][:limit]
+
+
+_default: dict[str, FlagRepository] = {}
+
+
+def default_repository() -> FlagRepository:
+    from functions.shared.settings import get_settings
+
+    table = get_settings().flags_table
+    repo = _default.get(table)
+    if repo is None:
+        repo = _default[table] = FlagRepository(table)
+    return repo
