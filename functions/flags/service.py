@@ -86,9 +86,14 @@ def _build_flag(
     outreach = next(
         (o for o in (order.outreach if order else []) if o["outreach_id"] == answer["outreach_id"]), {}
     )
-    customer = dict(outreach.get("customer") or {})
+    customer = dict(outreach.get("customer") or answer.get("customer") or {})
     products: list[dict[str, Any]] = list(outreach.get("products", []))
     product = next((p for p in products if p.get("product_id") == answer.get("product_id")), {})
+    if not product and answer.get("product_id"):
+        product = {
+            "product_id": answer["product_id"],
+            "name": answer.get("product_name") or answer["product_id"],
+        }
     profile = (
         ports.customers.get(store.id, customer_key(str(customer.get("email", ""))))
         if customer.get("email")

@@ -78,6 +78,19 @@ class ProductTypeUpdate(Model):
     product_type: str | None
 
 
+class SubmittedReview(Model):
+    """A review the store collected itself (``review.submitted``), judged and flagged like our own answers."""
+
+    review_id: str
+    order_id: str
+    product_id: str | None = None
+    product_name: str | None = None
+    rating: int = Field(ge=1, le=5)
+    title: str = ""
+    body: str = ""
+    customer: Customer = Customer()
+
+
 class NormalizedEvent(Model):
     """A verified webhook, decoded: what happened, to which order, and how to recognise a redelivery."""
 
@@ -88,10 +101,11 @@ class NormalizedEvent(Model):
     occurred_at: datetime
     facts: OrderFacts | None = None
     products: list[ProductTypeUpdate] = Field(default_factory=list)
+    review: SubmittedReview | None = None
 
     @property
     def ignored(self) -> bool:
-        return self.facts is None and not self.products
+        return self.facts is None and not self.products and self.review is None
 
 
 def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:

@@ -193,6 +193,37 @@ class OrderRepository:
             if aws.error_code(error) != "ConditionalCheckFailedException":
                 raise _translate(error, "counting a redelivery") from error
 
+    def record_event(self, store_id: str, order_id: str, event: EventRecord) -> None:
+        """Keep an event that changes no order (a submitted review) in the order's audit trail, once."""
+        from botocore.exceptions import ClientError
+
+        now = clock.now()
+        item = to_item(
+            {
+                "pk": order_pk(store_id, order_id),
+                "sk": f"EVENT#{event.integration}#{event.event_key}",
+                "integration": event.integration,
+                "topic": event.topic,
+                "event_key": event.event_key,
+                "occurred_at": clock.isoformat(event.occurred_at),
+                "received_at": clock.isoformat(now),
+                "verification": event.verification,
+                "headers": event.headers,
+                "raw_size": len(event.raw_body),
+                "raw_sha256": hashlib.sha256(event.raw_body).hexdigest(),
+                "expires_at": clock.epoch_seconds(now + ORDER_RETENTION),
+            }
+        )
+        item["raw_gzip"] = {"B": gzip.compress(event.raw_body)[:350_000]}
+        try:
+            self.client.put_item(
+                TableName=self.orders_table, Item=item, ConditionExpression="attribute_not_exists(sk)"
+            )
+        except ClientError as error:
+            if aws.error_code(error) == "ConditionalCheckFailedException":
+                raise DuplicateEvent() from error
+            raise _translate(error, "recording an event") from error
+
     def commit(
         self,
         store_id: str,

@@ -30,6 +30,8 @@ class Answer:
     locale: str
     token_id: str
     channel: str = "email"
+    customer: dict[str, Any] | None = None  # for answers that arrive without an outreach (store reviews)
+    product_name: str | None = None
 
     @property
     def pk(self) -> str:
@@ -76,6 +78,8 @@ class ResponseRepository:
             ":now": now,
             ":month": f"{answer.store_id}#{now[:7]}",
             ":key": f"{now}#{answer.outreach_id}",
+            ":customer": {k: v for k, v in (answer.customer or {}).items() if v is not None},
+            ":pname": answer.product_name or "",
             ":empty": [],
             ":entry": [entry],
         }
@@ -90,7 +94,8 @@ class ResponseRepository:
                     "store_month = :month, responded_key = :key, "
                     "first_responded_at = if_not_exists(first_responded_at, :now), "
                     "history = list_append(if_not_exists(history, :empty), :entry), "
-                    "answers = if_not_exists(answers, :zero) + :one"
+                    "answers = if_not_exists(answers, :zero) + :one, customer = :customer, "
+                    "product_name = :pname"
                 ),
                 ConditionExpression="attribute_not_exists(sk) OR score <> :score OR #comment <> :comment",
                 ExpressionAttributeNames={"#comment": "comment"},

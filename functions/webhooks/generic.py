@@ -15,6 +15,7 @@ from functions.orders.models import (
     NormalizedEvent,
     OrderFacts,
     ProductTypeUpdate,
+    SubmittedReview,
 )
 
 EventType = Literal[
@@ -26,6 +27,7 @@ EventType = Literal[
     "order.cancelled",
     "order.refunded",
     "product.updated",
+    "review.submitted",
 ]
 
 
@@ -84,6 +86,25 @@ class GenericProduct(Strict):
     product_type: str | None = Field(default=None, max_length=64)
 
 
+class GenericReviewProduct(Strict):
+    id: Id
+    name: str | None = Field(default=None, max_length=200)
+
+
+class GenericReviewOrder(Strict):
+    id: Id
+
+
+class GenericReview(Strict):
+    id: Id
+    rating: int = Field(ge=1, le=5)
+    title: str = Field(default="", max_length=200)
+    body: str = Field(default="", max_length=5000)
+    product: GenericReviewProduct | None = None
+    order: GenericReviewOrder
+    customer: GenericCustomer
+
+
 class GenericEvent(Strict):
     id: Id
     type: EventType
@@ -91,11 +112,16 @@ class GenericEvent(Strict):
     order: GenericOrder | None = None
     refund: GenericRefund | None = None
     product: GenericProduct | None = None
+    review: GenericReview | None = None
 
     @model_validator(mode="after")
     def _has_subject(self) -> GenericEvent:
         if self.type == "product.updated" and self.product is None:
             raise ValueError("a product.updated event needs a product object")
+        if self.type == "review.submitted":
+            if self.review is None:
+                raise ValueError("a review.submitted event needs a review object")
+            return self
         if self.type != "product.updated" and self.order is None:
             raise ValueError(f"an {self.type} event needs an order object")
         return self
@@ -156,6 +182,26 @@ def _facts(event: GenericEvent) -> OrderFacts:
 def normalize(store_id: str, event: GenericEvent) -> NormalizedEvent:
     facts = None
     products: list[ProductTypeUpdate] = []
+    if event.type == "review.submitted" and event.review is not None:
+        r, c = event.review, event.review.customer
+        review = SubmittedReview(
+            review_id=r.id,
+            order_id=r.order.id,
+            product_id=r.product.id if r.product else None,
+            product_name=r.product.name if r.product else None,
+            rating=r.rating,
+            title=r.title,
+            body=r.body,
+            customer=Customer(email=str(c.email) if c.email else None, name=c.name, locale=c.locale),
+        )
+        return NormalizedEvent(
+            store_id=store_id,
+            integration="generic",
+            topic=event.type,
+            event_key=event.id,
+            occurred_at=event.occurred_at,
+            review=review,
+        )
     if event.product is not None and event.type == "product.updated":
         products = [
             ProductTypeUpdate(

@@ -151,6 +151,8 @@ def _idempotent_apply() -> Any:
         *, event: dict[str, Any], record: EventRecord, store: Store, repository: OrderRepository
     ) -> Any:
         normalized = NormalizedEvent.model_validate(event)
+        if normalized.review is not None:
+            return record_submitted_review(normalized, record, store, repository)
         return orders.apply_event(normalized, record, store.config, repository)
 
     decorate = idempotent_function(
@@ -161,6 +163,43 @@ def _idempotent_apply() -> Any:
     _state["apply"] = apply
     _state["config"] = config
     return apply
+
+
+def record_submitted_review(
+    event: NormalizedEvent, record: EventRecord, store: Store, repository: OrderRepository
+) -> dict[str, Any]:
+    """A review the store collected: keep the event, save it as an answer (flagging follows from there)."""
+    from functions.orders.store import DuplicateEvent
+    from functions.responses.store import Answer, default_repository
+
+    review = event.review
+    assert review is not None
+    try:
+        repository.record_event(store.id, review.order_id, record)
+    except DuplicateEvent:
+        return {"status": "duplicate", "order_id": review.order_id, "duplicate": True}
+    comment = "\n".join(part for part in (review.title.strip(), review.body.strip()) if part)
+    answer = Answer(
+        store_id=store.id,
+        order_id=review.order_id,
+        outreach_id="store-review",
+        product_id=review.product_id,
+        kind="review",
+        score=review.rating,
+        comment=comment,
+        locale=review.customer.locale or store.config.default_locale,
+        token_id=review.review_id,
+        channel="store",
+        customer=review.customer.model_dump(),
+        product_name=review.product_name,
+    )
+    default_repository().record(answer, clock.now())
+    return {
+        "status": "accepted",
+        "order_id": review.order_id,
+        "duplicate": False,
+        "review_id": review.review_id,
+    }
 
 
 _state: dict[str, Any] = {}
@@ -210,8 +249,9 @@ def receive(
     result: dict[str, Any] = apply(
         event=event.model_dump(mode="json"), record=record, store=store, repository=repository
     )
-    if result.get("duplicate") and event.facts is not None:
-        repository.record_redelivery(store.id, event.facts.order_id, event.integration, event.event_key)
+    order_id = event.facts.order_id if event.facts else event.review.order_id if event.review else None
+    if result.get("duplicate") and order_id is not None:
+        repository.record_redelivery(store.id, order_id, event.integration, event.event_key)
     metrics.add_metric(
         name="WebhookDuplicate" if result.get("duplicate") else "WebhookAccepted", unit="Count", value=1
     )

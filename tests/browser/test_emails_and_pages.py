@@ -161,3 +161,44 @@ def test_nps_email_links_open_the_nps_page(page: Any, devstack: DevStackProcess)
     page.get_by_role("button").click()
     page.wait_for_load_state()
     assert page.locator(".thanks").count() == 1
+
+
+def test_staff_page_reply_and_resolve(page: Any, devstack: DevStackProcess, tmp_path: Path) -> None:
+    import time
+
+    email = deliver_and_email(devstack, "BR-STAFF", "browser-staff@example.com", "en")
+    one_star = next(link["href"] for link in email["links"] if "/s/" in link["href"])
+    page.goto(one_star)
+    page.fill("#comment", "It rained <b>and</b> the tour was cancelled")
+    page.get_by_role("button").click()
+    page.wait_for_load_state()
+
+    alert = None
+    for _ in range(100):
+        alert = next(
+            (
+                m
+                for m in requests.get(f"{devstack.url}/_dev/outbox", timeout=10).json()
+                if m["subject"].startswith("[Needs a reply]") and "BR-STAFF" in m["subject"]
+            ),
+            None,
+        )
+        if alert:
+            break
+        time.sleep(0.1)
+    assert alert is not None
+    staff = next(link["href"] for link in alert["links"] if "/staff/" in link["href"])
+
+    page.goto(staff)
+    assert page.get_by_test_id("comment").inner_text() == "It rained <b>and</b> the tour was cancelled"
+    page.fill("#reply", "So sorry about the weather. We have booked you a new date.")
+    page.get_by_role("button", name="Send reply", exact=True).click()
+    page.wait_for_load_state()
+    assert "Your reply was emailed to the customer." in page.content()
+    page.screenshot(path=str(tmp_path / "staff.png"), full_page=True)
+
+    page.get_by_role("button", name="Mark resolved").click()
+    page.wait_for_load_state()
+    assert "Marked as resolved." in page.content()
+    assert page.locator(".badge.resolved").count() == 1
+    assert page.get_by_role("button", name="Send reply", exact=True).count() == 0

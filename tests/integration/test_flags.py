@@ -279,3 +279,52 @@ def test_read_api_lists_answers_with_filters(shop: Shop, emailed: dict[str, Any]
         f"/v1/stores/{shop.id}/responses", headers=bearer(shop.admin_key), query={"min_score": "x"}
     )
     assert bad.status == 400 and bad.json["fields"][0]["field"] == "min_score"
+
+
+def test_store_submitted_review_is_recorded_once_and_flagged(
+    shop: Shop, pump: StreamPump, frozen: Any
+) -> None:
+    from tests.webhooks import body_of, generic_headers
+
+    event = {
+        "id": "evt_review_1",
+        "type": "review.submitted",
+        "occurred_at": clock.isoformat(clock.now()),
+        "review": {
+            "id": "rev-77",
+            "rating": 2,
+            "title": "Shrunk in the wash",
+            "body": "Lost a full size after one wash.",
+            "product": {"id": "tee", "name": "Organic tee"},
+            "order": {"id": "W-9"},
+            "customer": {"email": "lee@example.com", "name": "Lee Park", "locale": "en"},
+        },
+    }
+    raw = body_of(event)
+    first = shop.api.post(
+        f"/webhooks/{shop.id}/events", body=raw, headers=generic_headers([shop.secret], raw)
+    )
+    again = shop.api.post(
+        f"/webhooks/{shop.id}/events", body=raw, headers=generic_headers([shop.secret], raw)
+    )
+    assert (first.json["duplicate"], again.json["duplicate"]) == (False, True)
+
+    pump.pump_until_quiet()
+
+    [alert] = alerts()
+    assert "2 of 5 stars for Organic tee" in alert["text"]
+    assert "Lee Park <lee@example.com>" in alert["text"]
+    assert "Shrunk in the wash" in alert["text"]
+    stored = boto3.client("dynamodb").scan(TableName=frozen.tables["ResponsesTable"])["Items"]
+    assert [(r["channel"]["S"], r["score"]["N"]) for r in stored] == [("store", "2")]
+
+
+def test_review_event_without_a_review_is_422(shop: Shop) -> None:
+    from tests.webhooks import body_of, generic_headers
+
+    raw = body_of({"id": "e", "type": "review.submitted", "occurred_at": "2026-11-02T09:00:00Z"})
+    response = shop.api.post(
+        f"/webhooks/{shop.id}/events", body=raw, headers=generic_headers([shop.secret], raw)
+    )
+    assert response.status == 422
+    assert "needs a review object" in response.json["fields"][0]["problem"]
