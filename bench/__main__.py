@@ -11,11 +11,13 @@ if str(ROOT) not in sys.path:
 
 
 def main() -> int:
-    from bench import ingest, sweep
+    from bench import alerts, ingest, sweep
 
     print(ingest.report(ingest.run()))
     print()
     print(sweep.report(sweep.run()))
+    print()
+    print(alerts.report(alerts.run()))
     print(f"\nFigures written to {Path(__file__).parent / 'results.json'}")
     return 0
 

@@ -25,7 +25,7 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
-SFN_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+SFN_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 
 
 def _reset_process_caches() -> None:
@@ -60,7 +60,7 @@ def aws_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
     from aftercare.devstack.provision import provision
 
-    with mock_aws(config=SFN_CONFIG):  # type: ignore[arg-type]
+    with mock_aws(config=SFN_CONFIG):
         provisioned = provision("test", public_base_url="https://care.example.com")
         for key, value in provisioned.environment.items():
             monkeypatch.setenv(key, value)
