@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from functions.shared import aws, clock
 from functions.shared.dynamo import from_item, to_item
-from functions.shared.errors import DependencyFailed, Throttled
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -27,13 +26,6 @@ def normalise_email(email: str) -> str:
 
 def customer_key(email: str) -> str:
     return hashlib.sha256(normalise_email(email).encode("utf-8")).hexdigest()
-
-
-def _translate(error: Exception, what: str) -> Exception:
-    code = aws.error_code(error)
-    if code in aws.THROTTLING_CODES:
-        return Throttled(f"DynamoDB throttled while {what}")
-    return DependencyFailed(f"DynamoDB failed while {what}: {code or type(error).__name__}")
 
 
 class CustomerRepository:
@@ -56,7 +48,7 @@ class CustomerRepository:
                 TableName=self.table, Key=self._key(store_id, key), ConsistentRead=True
             )
         except ClientError as error:
-            raise _translate(error, "reading a customer") from error
+            raise aws.domain_error(error, "reading a customer") from error
         return from_item(item["Item"]) if "Item" in item else None
 
     def suppress(self, store_id: str, email: str, reason: str, detail: str = "") -> None:
@@ -76,7 +68,7 @@ class CustomerRepository:
                 },
             )
         except ClientError as error:
-            raise _translate(error, "suppressing a customer") from error
+            raise aws.domain_error(error, "suppressing a customer") from error
 
     def suppress_key(self, store_id: str, key: str, reason: str) -> None:
         """Suppress a customer known only by key (an unsubscribe link for a record without an email)."""
@@ -94,7 +86,7 @@ class CustomerRepository:
                 },
             )
         except ClientError as error:
-            raise _translate(error, "suppressing a customer") from error
+            raise aws.domain_error(error, "suppressing a customer") from error
 
     def resubscribe(self, store_id: str, key: str) -> bool:
         """Lift an unsubscribe (never a bounce or complaint); False if there was none to lift."""
@@ -114,7 +106,7 @@ class CustomerRepository:
         except ClientError as error:
             if aws.error_code(error) == "ConditionalCheckFailedException":
                 return False
-            raise _translate(error, "resubscribing a customer") from error
+            raise aws.domain_error(error, "resubscribing a customer") from error
         return True
 
     def reserve_contact(self, store_id: str, email: str, at: datetime, not_before: datetime) -> bool:
@@ -141,7 +133,7 @@ class CustomerRepository:
         except ClientError as error:
             if aws.error_code(error) == "ConditionalCheckFailedException":
                 return False
-            raise _translate(error, "reserving a contact") from error
+            raise aws.domain_error(error, "reserving a contact") from error
         return True
 
     def release_contact(self, store_id: str, email: str, at: datetime) -> None:
@@ -158,7 +150,7 @@ class CustomerRepository:
             )
         except ClientError as error:
             if aws.error_code(error) != "ConditionalCheckFailedException":
-                raise _translate(error, "releasing a contact") from error
+                raise aws.domain_error(error, "releasing a contact") from error
 
 
 _default: dict[str, CustomerRepository] = {}

@@ -173,6 +173,22 @@ def _flag_subject(flag: dict[str, Any], prefix: str) -> str:
     return f"{prefix} {what} for {one_line(str(about), 80)}, order {one_line(str(flag['order_name']), 40)}"
 
 
+def _flag_email(ports: Ports, store: Store, flag: dict[str, Any], person: str, *, overdue: bool) -> Email:
+    """The alert (or, once overdue, the escalation) about a flag, with the recipient's own staff link."""
+    link = f"{ports.base_url.rstrip('/')}/staff/{staff_token(ports, store, flag, person)}"
+    subject = _flag_subject(flag, "[Overdue]" if overdue else "[Needs a reply]")
+    return _staff_email(
+        store,
+        person,
+        subject,
+        "staff_alert",
+        flag=flag,
+        link=link,
+        deadline=flag["sla_deadline"],
+        overdue=overdue,
+    )
+
+
 def _alert(flag: dict[str, Any], store: Store, ports: Ports) -> None:
     try:
         ports.flags.claim_alert(store.id, flag["flag_id"])
@@ -181,16 +197,7 @@ def _alert(flag: dict[str, Any], store: Store, ports: Ports) -> None:
     sent_to: list[str] = []
     try:
         for staff in store.config.staff.alert_emails:
-            link = f"{ports.base_url.rstrip('/')}/staff/{staff_token(ports, store, flag, str(staff))}"
-            email = _staff_email(
-                store,
-                str(staff),
-                _flag_subject(flag, "[Needs a reply]"),
-                "staff_alert",
-                flag=flag,
-                link=link,
-                deadline=flag["sla_deadline"],
-            )
+            email = _flag_email(ports, store, flag, str(staff), overdue=False)
             mailer.send(email, ports.configuration_set, "staff-alert", ports.retries, ports.retry_base_ms)
             sent_to.append(str(staff))
     except (mailer.TransientSendError, mailer.PermanentSendError):
@@ -377,16 +384,7 @@ def escalate(ports: Ports) -> int:
                 continue
             recipients = store.config.staff.escalation_emails or store.config.staff.alert_emails
             for person in recipients:
-                link = f"{ports.base_url.rstrip('/')}/staff/{staff_token(ports, store, flag, str(person))}"
-                email = _staff_email(
-                    store,
-                    str(person),
-                    _flag_subject(flag, "[Overdue]"),
-                    "escalation",
-                    flag=flag,
-                    link=link,
-                    deadline=flag["sla_deadline"],
-                )
+                email = _flag_email(ports, store, flag, str(person), overdue=True)
                 try:
                     mailer.send(
                         email, ports.configuration_set, "escalation", ports.retries, ports.retry_base_ms

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from functions.shared import aws, clock
 from functions.shared.dynamo import from_item, to_item, to_value
-from functions.shared.errors import DependencyFailed, Throttled
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -26,13 +25,6 @@ class AlreadyDone(Exception):
 
 def flag_id(response_pk: str, response_sk: str) -> str:
     return "f" + hashlib.sha256(f"{response_pk}/{response_sk}".encode()).hexdigest()[:23]
-
-
-def _translate(error: Exception, what: str) -> Exception:
-    code = aws.error_code(error)
-    if code in aws.THROTTLING_CODES:
-        return Throttled(f"DynamoDB throttled while {what}")
-    return DependencyFailed(f"DynamoDB failed while {what}: {code or type(error).__name__}")
 
 
 class FlagRepository:
@@ -70,7 +62,7 @@ class FlagRepository:
         except ClientError as error:
             if aws.error_code(error) == "ConditionalCheckFailedException":
                 return False
-            raise _translate(error, "creating a flag") from error
+            raise aws.domain_error(error, "creating a flag") from error
         return True
 
     def get(self, store_id: str, flag: str) -> dict[str, Any] | None:
@@ -81,7 +73,7 @@ class FlagRepository:
                 TableName=self.table, Key=self._key(store_id, flag), ConsistentRead=True
             )
         except ClientError as error:
-            raise _translate(error, "reading a flag") from error
+            raise aws.domain_error(error, "reading a flag") from error
         return from_item(item["Item"]) if "Item" in item else None
 
     def _update(
@@ -110,7 +102,7 @@ class FlagRepository:
         except ClientError as error:
             if aws.error_code(error) == "ConditionalCheckFailedException":
                 raise AlreadyDone(what) from error
-            raise _translate(error, what) from error
+            raise aws.domain_error(error, what) from error
 
     def claim_alert(self, store_id: str, flag: str) -> None:
         self._update(
@@ -232,7 +224,7 @@ class FlagRepository:
                 Limit=limit,
             )
         except ClientError as error:
-            raise _translate(error, "reading overdue flags") from error
+            raise aws.domain_error(error, "reading overdue flags") from error
         return [from_item(item) for item in response.get("Items", [])]
 
     def list(self, store_id: str, status: str, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
@@ -262,7 +254,7 @@ class FlagRepository:
                     Limit=limit * 5,
                 )
         except ClientError as error:
-            raise _translate(error, "listing flags") from error
+            raise aws.domain_error(error, "listing flags") from error
         return [from_item(item) for item in response.get("Items", [])][:limit]
 
 

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from functions.orders.models import OrderFacts, PlannedOutreach
 from functions.shared import aws, clock
 from functions.shared.dynamo import from_item, to_item, to_value
-from functions.shared.errors import DependencyFailed, Throttled
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -69,13 +68,6 @@ class EventRecord:
     headers: dict[str, str]
 
 
-def _translate(error: Exception, what: str) -> Exception:
-    code = aws.error_code(error)
-    if code in aws.THROTTLING_CODES:
-        return Throttled(f"DynamoDB throttled while {what}")
-    return DependencyFailed(f"DynamoDB failed while {what}: {code or type(error).__name__}")
-
-
 class OrderRepository:
     def __init__(
         self, orders_table: str, outreach_table: str, shards: int, client: DynamoDBClient | None = None
@@ -100,7 +92,7 @@ class OrderRepository:
             ).get("Item")
             outreach = self._query_all(self.outreach_table, pk)
         except ClientError as error:
-            raise _translate(error, "reading an order") from error
+            raise aws.domain_error(error, "reading an order") from error
         if item is None:
             return StoredOrder(OrderFacts(order_id=order_id), 0, outreach) if outreach else None
         data = from_item(item)
@@ -127,7 +119,7 @@ class OrderRepository:
         try:
             items = self._query_all(self.orders_table, order_pk(store_id, order_id))
         except ClientError as error:
-            raise _translate(error, "reading order events") from error
+            raise aws.domain_error(error, "reading order events") from error
         return [item for item in items if str(item["sk"]).startswith("EVENT#")]
 
     def product_types(self, store_id: str, product_ids: list[str]) -> dict[str, str]:
@@ -153,7 +145,7 @@ class OrderRepository:
                             found[str(data["product_id"])] = str(data["product_type"])
                     request = response.get("UnprocessedKeys") or {}
             except ClientError as error:
-                raise _translate(error, "reading product types") from error
+                raise aws.domain_error(error, "reading product types") from error
         return found
 
     # ------------------------------------------------------------------ writes
@@ -176,7 +168,7 @@ class OrderRepository:
                     ),
                 )
         except ClientError as error:
-            raise _translate(error, "saving product types") from error
+            raise aws.domain_error(error, "saving product types") from error
 
     def record_redelivery(self, store_id: str, order_id: str, integration: str, event_key: str) -> None:
         from botocore.exceptions import ClientError
@@ -191,7 +183,7 @@ class OrderRepository:
             )
         except ClientError as error:
             if aws.error_code(error) != "ConditionalCheckFailedException":
-                raise _translate(error, "counting a redelivery") from error
+                raise aws.domain_error(error, "counting a redelivery") from error
 
     def record_event(self, store_id: str, order_id: str, event: EventRecord) -> None:
         """Keep an event that changes no order (a submitted review) in the order's audit trail, once."""
@@ -222,7 +214,7 @@ class OrderRepository:
         except ClientError as error:
             if aws.error_code(error) == "ConditionalCheckFailedException":
                 raise DuplicateEvent() from error
-            raise _translate(error, "recording an event") from error
+            raise aws.domain_error(error, "recording an event") from error
 
     def commit(
         self,
@@ -298,7 +290,7 @@ class OrderRepository:
                     for reason in reasons
                 ):
                     raise ConcurrentChange() from error
-            raise _translate(error, "saving an order") from error
+            raise aws.domain_error(error, "saving an order") from error
 
     # ------------------------------------------------------------------ plan changes (transaction items)
     def _pending_attributes(self, store_id: str, order_id: str, planned: PlannedOutreach) -> dict[str, Any]:

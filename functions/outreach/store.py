@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from functions.orders.store import due_key, due_shard
 from functions.shared import aws, clock
 from functions.shared.dynamo import from_item, to_item, to_value
-from functions.shared.errors import DependencyFailed, Throttled
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -34,13 +33,6 @@ RETENTION = timedelta(days=730)
 
 class LostRace(Exception):
     """The item changed under us (another sweep, a re-plan, an answer): leave it alone."""
-
-
-def _translate(error: Exception, what: str) -> Exception:
-    code = aws.error_code(error)
-    if code in aws.THROTTLING_CODES:
-        return Throttled(f"DynamoDB throttled while {what}")
-    return DependencyFailed(f"DynamoDB failed while {what}: {code or type(error).__name__}")
 
 
 @dataclass
@@ -98,7 +90,7 @@ class OutreachQueue:
                 Limit=limit,
             )
         except ClientError as error:
-            raise _translate(error, "reading due outreach") from error
+            raise aws.domain_error(error, "reading due outreach") from error
         items = [Due(from_item(item)) for item in response.get("Items", [])]
         self.items_read += len(items)
         return items
@@ -127,7 +119,7 @@ class OutreachQueue:
                 TableName=self.table, Key=to_item({"pk": pk, "sk": sk}), ConsistentRead=True
             )
         except ClientError as error:
-            raise _translate(error, "reading outreach") from error
+            raise aws.domain_error(error, "reading outreach") from error
         return from_item(item["Item"]) if "Item" in item else None
 
     # ------------------------------------------------------------------ transitions
@@ -146,7 +138,7 @@ class OutreachQueue:
         except ClientError as error:
             if aws.error_code(error) == "ConditionalCheckFailedException":
                 raise LostRace(what) from error
-            raise _translate(error, what) from error
+            raise aws.domain_error(error, what) from error
 
     @staticmethod
     def _history(status: str, note: str) -> dict[str, Any]:
@@ -269,7 +261,7 @@ class OutreachQueue:
                 )
             except ClientError as error:
                 if aws.error_code(error) != "ConditionalCheckFailedException":
-                    raise _translate(error, "planning a reminder") from error
+                    raise aws.domain_error(error, "planning a reminder") from error
         now = clock.isoformat(clock.now())
         self._update(
             due,
@@ -350,7 +342,7 @@ class OutreachQueue:
             )
         except ClientError as error:
             if aws.error_code(error) != "ConditionalCheckFailedException":
-                raise _translate(error, "recording an answer") from error
+                raise aws.domain_error(error, "recording an answer") from error
 
 
 _default: dict[str, OutreachQueue] = {}

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from functions.shared import aws, clock
 from functions.shared.dynamo import from_item, to_item, to_value
-from functions.shared.errors import DependencyFailed, Throttled
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -40,13 +39,6 @@ class Answer:
     @property
     def sk(self) -> str:
         return f"{self.outreach_id}#{self.product_id or 'nps'}"
-
-
-def _translate(error: Exception, what: str) -> Exception:
-    code = aws.error_code(error)
-    if code in aws.THROTTLING_CODES:
-        return Throttled(f"DynamoDB throttled while {what}")
-    return DependencyFailed(f"DynamoDB failed while {what}: {code or type(error).__name__}")
 
 
 class ResponseRepository:
@@ -108,7 +100,7 @@ class ResponseRepository:
         except ClientError as error:
             if aws.error_code(error) == "ConditionalCheckFailedException":
                 return False
-            raise _translate(error, "recording an answer") from error
+            raise aws.domain_error(error, "recording an answer") from error
         return True
 
     def get(self, store_id: str, order_id: str, sk: str) -> dict[str, Any] | None:
@@ -121,7 +113,7 @@ class ResponseRepository:
                 ConsistentRead=True,
             )
         except ClientError as error:
-            raise _translate(error, "reading an answer") from error
+            raise aws.domain_error(error, "reading an answer") from error
         return from_item(item["Item"]) if "Item" in item else None
 
     def for_order(self, store_id: str, order_id: str) -> list[dict[str, Any]]:
@@ -135,7 +127,7 @@ class ResponseRepository:
                 ConsistentRead=True,
             )
         except ClientError as error:
-            raise _translate(error, "reading an order's answers") from error
+            raise aws.domain_error(error, "reading an order's answers") from error
         return [from_item(item) for item in response.get("Items", [])]
 
     def by_time(self, store_id: str, start: datetime, end: datetime, limit: int) -> list[dict[str, Any]]:
@@ -168,7 +160,7 @@ class ResponseRepository:
                         break
                     kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
             except ClientError as error:
-                raise _translate(error, "listing answers") from error
+                raise aws.domain_error(error, "listing answers") from error
             if len(found) >= limit:
                 break
         return found

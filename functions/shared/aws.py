@@ -86,3 +86,13 @@ THROTTLING_CODES = frozenset(
         "LimitExceededException",
     }
 )
+
+
+def domain_error(error: Exception, what: str) -> Exception:
+    """The domain error for a failed AWS call: throttling is retryable, anything else a dependency failure."""
+    from functions.shared.errors import DependencyFailed, Throttled
+
+    code = error_code(error)
+    if code in THROTTLING_CODES:
+        return Throttled(f"{what}: AWS throttled the call")
+    return DependencyFailed(f"{what} failed: {code or type(error).__name__}")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions.shared import aws
 from functions.shared.dynamo import from_item, to_item
-from functions.shared.errors import Conflict, DependencyFailed, NotFound, Throttled
+from functions.shared.errors import Conflict, NotFound
 from functions.stores.models import Store, StoreConfig, StoreSecrets
 
 if TYPE_CHECKING:
@@ -21,13 +21,6 @@ if TYPE_CHECKING:
 CONFIG_SK = "CONFIG"
 SECRETS_SK = "SECRETS"
 _CACHE_SECONDS = 30.0
-
-
-def _translate(error: Exception, what: str) -> Exception:
-    code = aws.error_code(error)
-    if code in aws.THROTTLING_CODES:
-        return Throttled(f"DynamoDB throttled while {what}")
-    return DependencyFailed(f"DynamoDB failed while {what}: {code or type(error).__name__}")
 
 
 class StoreRepository:
@@ -80,7 +73,7 @@ class StoreRepository:
                 reasons = error.response.get("CancellationReasons", [])
                 if any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons):
                     raise Conflict(f"a store with id {store.id!r} already exists") from error
-            raise _translate(error, "creating a store") from error
+            raise aws.domain_error(error, "creating a store") from error
 
     def _get(self, store_id: str, sk: str) -> dict[str, Any] | None:
         from botocore.exceptions import ClientError
@@ -90,7 +83,7 @@ class StoreRepository:
                 TableName=self._table, Key=to_item({"pk": store_id, "sk": sk}), ConsistentRead=True
             )
         except ClientError as error:
-            raise _translate(error, "reading a store") from error
+            raise aws.domain_error(error, "reading a store") from error
         item = response.get("Item")
         return from_item(item) if item else None
 
