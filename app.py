@@ -9,6 +9,8 @@ from functions.outreach.handlers import blueprint as outreach_handlers
 from functions.outreach.routes import blueprint as unsubscribe
 from functions.platform.routes import blueprint as platform
 from functions.responses.routes import blueprint as surveys
+from functions.returns.handlers import blueprint as returns_handlers
+from functions.returns.routes import blueprint as returns
 from functions.shared import http, observability
 from functions.stores.routes import blueprint as stores
 from functions.webhooks.routes import blueprint as webhooks
@@ -25,3 +27,5 @@ app.register_blueprint(surveys)
 app.register_blueprint(outreach_handlers)
 app.register_blueprint(staff)
 app.register_blueprint(flag_handlers)
+app.register_blueprint(returns)
+app.register_blueprint(returns_handlers)

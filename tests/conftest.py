@@ -58,14 +58,24 @@ def aws_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A fresh moto account with everything in infra/ provisioned and the environment wired."""
     from moto import mock_aws
 
-    from aftercare.devstack.provision import provision
+    import app
+    from aftercare.devstack import lambdas
+    from aftercare.devstack.provision import local_function_refs, provision
 
     with mock_aws(config=SFN_CONFIG):
-        provisioned = provision("test", public_base_url="https://care.example.com")
+        lambdas.install()
+        lambdas.register_app(app.app, "test")  # Step Functions tasks run the real handlers
+        provisioned = provision(
+            "test",
+            public_base_url="https://care.example.com",
+            function_refs=local_function_refs(app.app, "test"),
+        )
         for key, value in provisioned.environment.items():
             monkeypatch.setenv(key, value)
         _reset_process_caches()
         yield provisioned
+        lambdas.clear()
+        lambdas.uninstall()
     _reset_process_caches()
 
 

@@ -55,6 +55,10 @@ def resolve(value: Any, refs: dict[str, dict[str, str]], parameters: dict[str, s
                 return REGION
             if arg == "AWS::AccountId":
                 return ACCOUNT
+            if arg == "AWS::Partition":
+                return "aws"
+            if arg == "AWS::StackName":
+                return parameters.get("AWS::StackName", "aftercare")
             return refs[arg]["Ref"]
         if key == "Fn::GetAtt":
             logical, attribute = arg
@@ -142,21 +146,24 @@ def provision(
         sesv2.create_configuration_set(ConfigurationSetName=name)
         result.configuration_sets[logical] = name
 
-    parameters = {"PublicBaseUrl": public_base_url.rstrip("/")}
+    parameters = {"PublicBaseUrl": public_base_url.rstrip("/"), "AWS::StackName": prefix}
     refs = {**result.refs(), **(function_refs or {})}
     sfn = session.client("stepfunctions")
     for logical, resource in infra.resources_of_type(template, "AWS::StepFunctions::StateMachine").items():
         source = infra.definition_for(resource)
         substitutions = resolve(resource["Properties"].get("DefinitionSubstitutions", {}), refs, parameters)
         definition = infra.substitute(source.definition, {k: str(v) for k, v in substitutions.items()})
+        name = str(
+            resolve(resource["Properties"].get("StateMachineName", f"{prefix}-{logical}"), refs, parameters)
+        )
         arn = sfn.create_state_machine(
-            name=f"{prefix}-{logical}",
+            name=name,
             definition=definition,
             type=resource["Properties"].get("StateMachineType", "STANDARD"),
             roleArn=f"arn:aws:iam::{ACCOUNT}:role/{prefix}-{logical}",
         )["stateMachineArn"]
         result.state_machines[logical] = arn
-        refs[logical] = {"Ref": arn, "Arn": arn, "Name": f"{prefix}-{logical}"}
+        refs[logical] = {"Ref": arn, "Arn": arn, "Name": name}
     environment = resolve(infra.function_environment(template), refs, parameters)
     result.environment = {key: str(value) for key, value in environment.items()}
     result.environment["AFTERCARE_STAGE"] = "local"

@@ -344,12 +344,13 @@ def resolve(view: StaffView, note: str, action_id: str, ports: Ports) -> None:
 
 def offer(view: StaffView, kind: str, note: str, action_id: str, ports: Ports) -> dict[str, Any]:
     """Offer a refund, return or replacement: recorded on the flag and handed to the returns service."""
-    from functions.returns.service import request_from_staff
+    from functions.returns.service import start
+    from functions.returns.store import default_repository
 
     if kind not in OFFERS:
         raise ActionRefused("Choose a refund, a return or a replacement.")
     _once(view, action_id, ports)
-    started = request_from_staff(view.store, view.flag, kind, view.actor, note[:1000])
+    started = start(view.store, _offer_request(view, kind, note, ports), default_repository(), view.actor)
     action = {
         "at": clock.isoformat(clock.now()),
         "actor": view.actor,
@@ -366,6 +367,41 @@ def offer(view: StaffView, kind: str, note: str, action_id: str, ports: Ports) -
         created_at=clock.parse_iso(str(view.flag["created_at"])),
     )
     return started
+
+
+def _offer_request(view: StaffView, kind: str, note: str, ports: Ports) -> dict[str, Any]:
+    """The return request behind a staff offer: the flagged product, priced from the order."""
+    from functions.returns.service import return_id_for
+
+    flag = view.flag
+    product = flag.get("product") or {}
+    order = ports.orders.load(view.store.id, str(flag["order_id"]))
+    line = None
+    if order is not None and order.facts.items is not None:
+        line = next((i for i in order.facts.items.items if i.product_key == product.get("id")), None)
+    items = []
+    if product:
+        items.append(
+            {
+                "product_id": product.get("id"),
+                "line_item_id": line.id if line else None,
+                "name": product.get("name"),
+                "product_type": line.product_type if line else None,
+                "quantity": 1,
+                "price": str(line.price) if line and line.price is not None else "0",
+            }
+        )
+    return {
+        "return_id": return_id_for(view.store.id, str(flag["flag_id"]), kind),
+        "order_id": flag["order_id"],
+        "order_name": flag.get("order_name"),
+        "items": items,
+        "outcome": kind,
+        "reason": f"offered by staff: {note or 'no note'}",
+        "source": "staff",
+        "customer": flag.get("customer"),
+        "flag_id": flag["flag_id"],
+    }
 
 
 # ------------------------------------------------------------------------------------- SLA

@@ -91,6 +91,23 @@ class SubmittedReview(Model):
     customer: Customer = Customer()
 
 
+class ReturnLine(Model):
+    line_item_id: str
+    quantity: int = Field(default=1, ge=1)
+
+
+class ReturnEvent(Model):
+    """A store telling us about a return: it was requested on the store's side, or the parcel arrived."""
+
+    kind: Literal["requested", "received"]
+    store_return_id: str | None = None
+    aftercare_id: str | None = None
+    order_id: str | None = None
+    lines: list[ReturnLine] = Field(default_factory=list)
+    reason: str = ""
+    outcome: str = "refund"
+
+
 class NormalizedEvent(Model):
     """A verified webhook, decoded: what happened, to which order, and how to recognise a redelivery."""
 
@@ -102,10 +119,11 @@ class NormalizedEvent(Model):
     facts: OrderFacts | None = None
     products: list[ProductTypeUpdate] = Field(default_factory=list)
     review: SubmittedReview | None = None
+    return_event: ReturnEvent | None = None
 
     @property
     def ignored(self) -> bool:
-        return self.facts is None and not self.products and self.review is None
+        return self.facts is None and not self.products and self.review is None and self.return_event is None
 
 
 def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:

@@ -380,6 +380,18 @@ class OrderRepository:
             }
         }
 
+    def cancel(self, store_id: str, order_id: str, outreach_id: str, reason: str) -> bool:
+        """Cancel one pending outreach now; False if it is no longer pending (the sweep took it)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.update_item(**self.cancel_change(store_id, order_id, outreach_id, reason)["Update"])
+        except ClientError as error:
+            if aws.error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise aws.domain_error(error, "cancelling outreach") from error
+        return True
+
     def cancel_change(self, store_id: str, order_id: str, outreach_id: str, reason: str) -> dict[str, Any]:
         now = clock.isoformat(clock.now())
         return {

@@ -140,6 +140,13 @@ def compose(store: Store, items: list[dict[str, Any]], signing_key: bytes, base_
         claims={"c": customer_key(email)},
     )
     unsubscribe_url = f"{base}/u/{unsubscribe_token}"
+    return_token = tokens.sign(
+        signing_key,
+        purpose="return",
+        store_id=store.id,
+        ttl=timedelta(days=120),
+        claims={"o": items[0]["order_id"]},
+    )
     name = one_line(customer.get("name"), 80)
     context = {
         "t": t,
@@ -155,6 +162,7 @@ def compose(store: Store, items: list[dict[str, Any]], signing_key: bytes, base_
         "reviews": reviews,
         "nps": nps,
         "unsubscribe_url": unsubscribe_url,
+        "return_url": f"{base}/r/{return_token}",
         "footer_reason": t(
             "footer_reason",
             store=store_name,

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     signing_key_secret_arn: str = Field(description="Secrets Manager secret holding the token key")
     operator_key_secret_arn: str = Field(description="Secrets Manager secret holding the operator key")
     ses_configuration_set: str
+    returns_state_machine_arn: str = Field(description="The returns workflow (Step Functions)")
 
     due_shards: int = Field(default=8, ge=1, le=64, description="Write shards of the outreach due index")
     sweep_batch: int = Field(default=100, ge=1, le=1000, description="Due items read per shard per sweep")

@@ -25,7 +25,8 @@ def _positive(value: timedelta) -> timedelta:
 
 
 def _https_url(value: str) -> str:
-    if not re.match(r"^https://[^\s/]+(/\S*)?$", value):
+    local = re.match(r"^http://(127\.0\.0\.1|localhost)(:\d+)?(/\S*)?$", value)  # a receiver on this machine
+    if not local and not re.match(r"^https://[^\s/]+(/\S*)?$", value):
         raise ValueError("must be an https:// URL")
     return value
 
@@ -97,6 +98,11 @@ class ReturnPolicy(Strict):
     auto_approve_below: Decimal = Field(default=Decimal("0"), ge=0)
     keep_it_below: Decimal = Field(default=Decimal("0"), ge=0)
     approval_timeout: Duration = timedelta(days=2)
+    return_timeout: Duration = Field(
+        default=timedelta(days=21), description="How long to wait for the parcel"
+    )
+    return_reminder: Duration = Field(default=timedelta(days=7), description="When to remind the customer")
+    return_address: str = Field(default="", max_length=300, description="Where customers send returns")
     refund_endpoint: HttpsUrl | None = None
 
 

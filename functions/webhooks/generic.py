@@ -15,6 +15,8 @@ from functions.orders.models import (
     NormalizedEvent,
     OrderFacts,
     ProductTypeUpdate,
+    ReturnEvent,
+    ReturnLine,
     SubmittedReview,
 )
 
@@ -28,6 +30,8 @@ EventType = Literal[
     "order.refunded",
     "product.updated",
     "review.submitted",
+    "return.requested",
+    "return.received",
 ]
 
 
@@ -41,7 +45,7 @@ Id = Annotated[str, BeforeValidator(_exact_id), Field(min_length=1, max_length=2
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, populate_by_name=True)
 
 
 class GenericCustomer(Strict):
@@ -105,6 +109,20 @@ class GenericReview(Strict):
     customer: GenericCustomer
 
 
+class GenericReturnLine(Strict):
+    line_item_id: Id
+    quantity: int = Field(default=1, ge=1)
+
+
+class GenericReturn(Strict):
+    id: Id | None = None  # the store's own id for the return
+    aftercare_id: str | None = Field(default=None, max_length=64)  # the request number Aftercare gave it
+    order_id: Id | None = None
+    items: list[GenericReturnLine] = Field(default_factory=list, max_length=200)
+    reason: str = Field(default="", max_length=500)
+    outcome: Literal["refund", "replacement", "store_credit", "return"] = "refund"
+
+
 class GenericEvent(Strict):
     id: Id
     type: EventType
@@ -113,9 +131,20 @@ class GenericEvent(Strict):
     refund: GenericRefund | None = None
     product: GenericProduct | None = None
     review: GenericReview | None = None
+    return_: GenericReturn | None = Field(default=None, alias="return")
 
     @model_validator(mode="after")
     def _has_subject(self) -> GenericEvent:
+        if self.type.startswith("return."):
+            if self.return_ is None:
+                raise ValueError(f"a {self.type} event needs a return object")
+            if self.type == "return.requested" and not (
+                self.return_.order_id and self.return_.items and self.return_.id
+            ):
+                raise ValueError("a return.requested event needs return.id, return.order_id and return.items")
+            if self.type == "return.received" and not (self.return_.id or self.return_.aftercare_id):
+                raise ValueError("a return.received event needs return.id or return.aftercare_id")
+            return self
         if self.type == "product.updated" and self.product is None:
             raise ValueError("a product.updated event needs a product object")
         if self.type == "review.submitted":
@@ -182,6 +211,25 @@ def _facts(event: GenericEvent) -> OrderFacts:
 def normalize(store_id: str, event: GenericEvent) -> NormalizedEvent:
     facts = None
     products: list[ProductTypeUpdate] = []
+    if event.type.startswith("return.") and event.return_ is not None:
+        ret = event.return_
+        returned = ReturnEvent(
+            kind="requested" if event.type == "return.requested" else "received",
+            store_return_id=ret.id,
+            aftercare_id=ret.aftercare_id,
+            order_id=ret.order_id,
+            lines=[ReturnLine(line_item_id=line.line_item_id, quantity=line.quantity) for line in ret.items],
+            reason=ret.reason,
+            outcome=ret.outcome,
+        )
+        return NormalizedEvent(
+            store_id=store_id,
+            integration="generic",
+            topic=event.type,
+            event_key=event.id,
+            occurred_at=event.occurred_at,
+            return_event=returned,
+        )
     if event.type == "review.submitted" and event.review is not None:
         r, c = event.review, event.review.customer
         review = SubmittedReview(

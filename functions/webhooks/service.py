@@ -153,6 +153,8 @@ def _idempotent_apply() -> Any:
         normalized = NormalizedEvent.model_validate(event)
         if normalized.review is not None:
             return record_submitted_review(normalized, record, store, repository)
+        if normalized.return_event is not None:
+            return handle_return_event(normalized, record, store, repository)
         return orders.apply_event(normalized, record, store.config, repository)
 
     decorate = idempotent_function(
@@ -202,6 +204,74 @@ def record_submitted_review(
     }
 
 
+def handle_return_event(
+    event: NormalizedEvent, record: EventRecord, store: Store, repository: OrderRepository
+) -> dict[str, Any]:
+    """A store's return event: start a return it requested, or resume one whose parcel arrived."""
+    from functions.orders.store import DuplicateEvent
+    from functions.returns import service as returns
+    from functions.returns.store import Conflict
+    from functions.returns.store import default_repository as return_repository
+
+    returned = event.return_event
+    assert returned is not None
+    return_id = returned.aftercare_id or returns.return_id_for(
+        store.id, "store", str(returned.store_return_id)
+    )
+    requests_repo = return_repository()
+    order_id = returned.order_id
+    if order_id is None:
+        existing, _ = requests_repo.get(store.id, return_id)
+        if existing is None:
+            raise Rejection(404, "not_found", f"No return {return_id} for this store.")
+        order_id = str(existing["order_id"])
+    stored = repository.load(store.id, order_id)
+    lines = {item.id: item for item in (stored.facts.items.items if stored and stored.facts.items else [])}
+    unknown = [line.line_item_id for line in returned.lines if line.line_item_id not in lines]
+    if returned.kind == "requested" and (stored is None or unknown):
+        raise Rejection(
+            422,
+            "validation_failed",
+            "The return names an order or items Aftercare does not know.",
+            [{"field": "return.items", "problem": f"unknown order or line items: {', '.join(unknown)}"}],
+        )
+    try:
+        repository.record_event(store.id, order_id, record)
+    except DuplicateEvent:
+        return {"status": "duplicate", "return_id": return_id, "duplicate": True}
+    if returned.kind == "received":
+        try:
+            returns.parcel_received(store, return_id, requests_repo)
+        except Conflict:
+            raise Rejection(409, "conflict", f"Return {return_id} is not waiting for the parcel.") from None
+        return {"status": "accepted", "return_id": return_id, "duplicate": False}
+    facts = stored.facts if stored else None
+    customer = facts.customer.customer.model_dump() if facts and facts.customer else None
+    request = {
+        "return_id": return_id,
+        "order_id": order_id,
+        "order_name": facts.name if facts else None,
+        "items": [
+            {
+                "product_id": lines[line.line_item_id].product_key,
+                "line_item_id": line.line_item_id,
+                "name": lines[line.line_item_id].name,
+                "product_type": lines[line.line_item_id].product_type,
+                "quantity": line.quantity,
+                "price": str(lines[line.line_item_id].price or 0),
+            }
+            for line in returned.lines
+        ],
+        "outcome": returned.outcome,
+        "reason": returned.reason,
+        "source": "store",
+        "customer": customer,
+        "store_return_id": returned.store_return_id,
+    }
+    started = returns.start(store, request, requests_repo, f"store {store.id}")
+    return {"status": "accepted", "return_id": return_id, "duplicate": bool(started.get("duplicate"))}
+
+
 _state: dict[str, Any] = {}
 
 
@@ -249,7 +319,15 @@ def receive(
     result: dict[str, Any] = apply(
         event=event.model_dump(mode="json"), record=record, store=store, repository=repository
     )
-    order_id = event.facts.order_id if event.facts else event.review.order_id if event.review else None
+    order_id = (
+        event.facts.order_id
+        if event.facts
+        else event.review.order_id
+        if event.review
+        else event.return_event.order_id
+        if event.return_event
+        else None
+    )
     if result.get("duplicate") and order_id is not None:
         repository.record_redelivery(store.id, order_id, event.integration, event.event_key)
     metrics.add_metric(

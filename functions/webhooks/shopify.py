@@ -17,6 +17,8 @@ from functions.orders.models import (
     NormalizedEvent,
     OrderFacts,
     ProductTypeUpdate,
+    ReturnEvent,
+    ReturnLine,
 )
 from functions.webhooks.parsing import PayloadError, ident, items, money, obj, quantity, text, timestamp
 
@@ -29,8 +31,10 @@ ORDER_TOPICS = {
     "orders/cancelled",
 }
 FULFILLMENT_TOPICS = {"fulfillments/create", "fulfillments/update"}
+RETURN_TOPIC = "returns/request"
 HANDLED_TOPICS = (
-    ORDER_TOPICS
+    {RETURN_TOPIC}
+    | ORDER_TOPICS
     | FULFILLMENT_TOPICS
     | {"fulfillment_events/create", "refunds/create", "products/create", "products/update"}
 )
@@ -134,6 +138,44 @@ def _order_facts(topic: str, order: dict[str, Any], occurred_at: datetime) -> Or
     )
 
 
+def _return_request(
+    store_id: str, topic: str, event_key: str, occurred_at: datetime, body: dict[str, Any]
+) -> NormalizedEvent:
+    """``returns/request``: a return the customer asked for in the Shopify store."""
+    order = obj(body.get("order") or {}, "order")
+    raw_lines = items(body.get("return_line_items"), "return_line_items")
+    lines = []
+    for index, raw in enumerate(raw_lines):
+        field = f"return_line_items[{index}]"
+        line = obj(raw, field)
+        fulfilled = obj(line.get("fulfillment_line_item") or {}, f"{field}.fulfillment_line_item")
+        item = obj(fulfilled.get("line_item") or {}, f"{field}.fulfillment_line_item.line_item")
+        lines.append(
+            ReturnLine(
+                line_item_id=ident(item.get("id"), f"{field}.fulfillment_line_item.line_item.id") or "",
+                quantity=max(1, quantity(line.get("quantity", 1), f"{field}.quantity")),
+            )
+        )
+    if not lines:
+        raise PayloadError("return_line_items", "must name at least one item")
+    first = obj(raw_lines[0], "return_line_items[0]")
+    returned = ReturnEvent(
+        kind="requested",
+        store_return_id=ident(body.get("id"), "id"),
+        order_id=ident(order.get("id"), "order.id"),
+        lines=lines,
+        reason=text(first.get("return_reason") or first.get("customer_note"), 200) or "",
+    )
+    return NormalizedEvent(
+        store_id=store_id,
+        integration="shopify",
+        topic=topic,
+        event_key=event_key,
+        occurred_at=occurred_at,
+        return_event=returned,
+    )
+
+
 def normalize(
     store_id: str, topic: str, event_key: str, occurred_at: datetime, payload: Any
 ) -> NormalizedEvent:
@@ -164,6 +206,8 @@ def normalize(
         refund_id = ident(body.get("id"), "id") or ""
         lines = _refunds([{"id": refund_id, "refund_line_items": body.get("refund_line_items")}], "refund")
         facts = OrderFacts(order_id=ident(body.get("order_id"), "order_id") or "", refunds=lines)
+    elif topic == RETURN_TOPIC:
+        return _return_request(store_id, topic, event_key, occurred_at, body)
     elif topic in {"products/create", "products/update"}:
         product_type = (text(body.get("product_type"), 64) or "").lower() or None
         products = [

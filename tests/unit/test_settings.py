@@ -20,6 +20,7 @@ COMPLETE = {
     "AFTERCARE_SIGNING_KEY_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:1:secret:sign",
     "AFTERCARE_OPERATOR_KEY_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:1:secret:op",
     "AFTERCARE_SES_CONFIGURATION_SET": "aftercare",
+    "AFTERCARE_RETURNS_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:1:stateMachine:returns",
 }
 
 

@@ -1,0 +1,74 @@
+"""Return policy: is a request eligible, does it need staff approval, must the item come back? Pure logic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from functions.shared import clock
+from functions.stores.models import StoreConfig
+
+OUTCOMES = ("refund", "replacement", "store_credit", "return")
+
+
+@dataclass
+class Decision:
+    eligible: bool
+    reason: str = ""
+    auto_approve: bool = False
+    needs_return: bool = True
+    amount: Decimal = Decimal("0")
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "eligible": self.eligible,
+            "reason": self.reason,
+            "auto_approve": self.auto_approve,
+            "needs_return": self.needs_return,
+            "amount": str(self.amount),
+            "notes": self.notes,
+        }
+
+
+def amount_of(items: list[dict[str, Any]]) -> Decimal:
+    return sum((Decimal(str(i.get("price") or 0)) * int(i.get("quantity") or 1) for i in items), Decimal("0"))
+
+
+def decide(
+    request: dict[str, Any], config: StoreConfig, delivered_at: datetime | None, now: datetime
+) -> Decision:
+    """The policy's answer for a request; an ineligible one says why in words a customer understands."""
+    policy = config.returns
+    items = list(request.get("items") or [])
+    if not items:
+        return Decision(False, "The request names no items to return.")
+    blocked = [
+        str(i.get("name") or i.get("product_id"))
+        for i in items
+        if (i.get("product_type") or "").lower() in {t.lower() for t in policy.non_returnable_types}
+    ]
+    if blocked:
+        return Decision(
+            False,
+            f"{', '.join(blocked)} cannot be returned (the store does not take back "
+            f"{'this kind' if len(blocked) == 1 else 'these kinds'} of product).",
+        )
+    if delivered_at is not None and now > delivered_at + policy.window:
+        closed = clock.isoformat(delivered_at + policy.window)[:10]
+        return Decision(False, f"The {policy.window.days}-day return window closed on {closed}.")
+    amount = amount_of(items)
+    outcome = str(request.get("outcome", "refund"))
+    keep_it = amount < policy.keep_it_below and outcome != "return"
+    by_staff = request.get("source") == "staff"
+    auto = by_staff or amount < policy.auto_approve_below
+    notes = []
+    if keep_it:
+        notes.append(f"below {policy.keep_it_below} {config.currency}: the customer keeps the item")
+    if by_staff:
+        notes.append("offered by staff, so approved")
+    elif auto:
+        notes.append(f"below {policy.auto_approve_below} {config.currency}: approved automatically")
+    return Decision(True, "", auto_approve=auto, needs_return=not keep_it, amount=amount, notes=notes)

@@ -1,0 +1,448 @@
+"""The returns workflow's task handlers: one function per step, each recording what it did."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from datetime import timedelta
+from typing import Any
+
+from functions.outreach import mailer
+from functions.outreach.compose import Email, address, one_line
+from functions.returns import policy
+from functions.returns.store import ReturnRepository
+from functions.shared import clock, tokens
+from functions.shared.errors import NotFound
+from functions.shared.i18n import Translator, choose_locale
+from functions.shared.observability import metrics
+from functions.shared.templating import direction, render
+from functions.stores.models import Store
+
+APPROVE = "return-approval"
+APPROVE_TTL = timedelta(days=14)
+
+
+class EmailNotSent(Exception):
+    """SES did not take an email; the state machine retries the step."""
+
+
+class RefundEndpointUnavailable(Exception):
+    """The store's refund endpoint timed out or answered 5xx: worth retrying with the same key."""
+
+
+class RefundRejected(Exception):
+    """The store's refund endpoint refused the refund (4xx) or none is configured."""
+
+
+class Context:
+    def __init__(self, store: Store, request: dict[str, Any], repository: ReturnRepository) -> None:
+        self.store, self.request, self.repository = store, request, repository
+
+    @property
+    def return_id(self) -> str:
+        return str(self.request["return_id"])
+
+    def step(self, actor: str, step: str, outcome: str, **details: Any) -> None:
+        self.repository.step(self.store.id, self.return_id, actor, step, outcome, **details)
+
+    def set(self, **fields: Any) -> None:
+        self.repository.update(self.store.id, self.return_id, fields)
+
+
+def _load(store_id: str, return_id: str) -> Context:
+    from functions.returns.store import default_repository
+    from functions.stores.store import default_repository as stores
+
+    repository = default_repository()
+    request, _ = repository.get(store_id, return_id)
+    if request is None:
+        raise NotFound(f"no return {return_id}")
+    return Context(stores().get(store_id, cached=True), request, repository)
+
+
+def _send(email: Email, kind: str) -> None:
+    from functions.shared.settings import get_settings
+
+    settings = get_settings()
+    try:
+        mailer.send(
+            email, settings.ses_configuration_set, kind, settings.send_retries, settings.send_retry_base_ms
+        )
+    except (mailer.TransientSendError, mailer.PermanentSendError) as error:
+        raise EmailNotSent(str(error)) from error
+
+
+def _email_customer(ctx: Context, key: str, **values: Any) -> None:
+    customer = ctx.request.get("customer") or {}
+    email = customer.get("email")
+    if not email:
+        ctx.step("system", "customer not emailed", "the request has no customer email")
+        return
+    config = ctx.store.config
+    language = choose_locale(customer.get("locale"), config.default_locale)
+    t = Translator(language, config.emails.texts)
+    order = str(ctx.request.get("order_name") or ctx.request["order_id"])
+    lines = [
+        t(
+            key,
+            order=order,
+            id=ctx.return_id,
+            address=config.returns.return_address or config.postal_address,
+            **values,
+        )
+    ]
+    if key == "return_done_text" and not ctx.request.get("decision", {}).get("needs_return", True):
+        lines.append(t("return_keep_text"))
+    sender = str(config.sender.email)
+    headers = {
+        "From": address(config.sender.name, sender),
+        "To": address(customer.get("name"), str(email)),
+        "Date": mailer_date(),
+        "Message-ID": f"<{ctx.return_id}.{int(time.time() * 1000)}@{sender.rsplit('@', 1)[-1]}>",
+    }
+    if config.reply_to:
+        headers["Reply-To"] = str(config.reply_to)
+    context = {
+        "lines": lines,
+        "store_name": config.name,
+        "postal_address": config.postal_address,
+        "locale": language,
+        "dir": direction(language),
+        "title": t("return_subject", order=order),
+    }
+    _send(
+        Email(
+            store_id=ctx.store.id,
+            sender=sender,
+            to=str(email),
+            subject=one_line(t("return_subject", order=order)),
+            html=render("emails/return_update.html", **context),
+            text=render("emails/return_update.txt", **context),
+            headers=headers,
+            locale=language,
+        ),
+        "return-customer",
+    )
+    ctx.step(
+        "system",
+        "customer emailed",
+        key.removeprefix("return_").removesuffix("_text").replace("_", " "),
+        to=str(email),
+    )
+
+
+def mailer_date() -> str:
+    from email.utils import format_datetime
+
+    return format_datetime(clock.now())
+
+
+def _email_staff(
+    ctx: Context, heading: str, lines: list[str], *, escalate: bool = False, approval_links: bool = False
+) -> list[str]:
+    from functions.shared.settings import get_settings
+
+    config = ctx.store.config
+    people = (
+        (config.staff.escalation_emails or config.staff.alert_emails)
+        if escalate
+        else config.staff.alert_emails
+    )
+    sender = str(config.sender.email)
+    base = get_settings().public_base_url.rstrip("/")
+    sent = []
+    for person in people:
+        link = None
+        if approval_links:
+            token = tokens.sign(
+                tokens.signing_key(),
+                purpose=APPROVE,
+                store_id=ctx.store.id,
+                ttl=APPROVE_TTL,
+                claims={"r": ctx.return_id, "a": str(person)},
+            )
+            link = f"{base}/approve/{token}"
+        headers = {
+            "From": address(f"Aftercare for {config.name}", sender),
+            "To": address(None, str(person)),
+            "Date": mailer_date(),
+            "Auto-Submitted": "auto-generated",
+        }
+        context = {
+            "heading": heading,
+            "lines": lines,
+            "link": link,
+            "request": ctx.request,
+            "store_name": config.name,
+            "locale": "en",
+            "title": heading,
+        }
+        _send(
+            Email(
+                store_id=ctx.store.id,
+                sender=sender,
+                to=str(person),
+                subject=one_line(f"{heading} ({ctx.return_id})"),
+                html=render("emails/return_staff.html", **context),
+                text=render("emails/return_staff.txt", **context),
+                headers=headers,
+            ),
+            "return-staff",
+        )
+        sent.append(str(person))
+    return sent
+
+
+# ------------------------------------------------------------------------------------- tasks
+
+
+def validate(ctx: Context, event: dict[str, Any]) -> dict[str, Any]:
+    from functions.orders.store import default_repository as orders
+
+    stored = orders().load(ctx.store.id, str(ctx.request["order_id"]))
+    delivered = None
+    if stored is not None:
+        facts = stored.facts
+        delivered = facts.delivered_at or (
+            facts.fulfilled_at + ctx.store.config.outreach.transit_time if facts.fulfilled_at else None
+        )
+    decision = policy.decide(ctx.request, ctx.store.config, delivered, clock.now())
+    ctx.set(decision=decision.as_dict(), amount=str(decision.amount))
+    ctx.request["decision"] = decision.as_dict()
+    if decision.eligible:
+        ctx.step("system", "eligible", "; ".join(decision.notes) or "within the return policy")
+    else:
+        ctx.step("system", "not eligible", decision.reason)
+    return {
+        "eligible": decision.eligible,
+        "auto_approve": decision.auto_approve,
+        "needs_return": decision.needs_return,
+    }
+
+
+def refuse(ctx: Context, event: dict[str, Any]) -> None:
+    reason = str(ctx.request.get("decision", {}).get("reason", ""))
+    ctx.set(status="refused", outcome_reason=reason)
+    _email_customer(ctx, "return_refused_text", reason=reason)
+
+
+def request_approval(ctx: Context, event: dict[str, Any]) -> None:
+    escalated = bool(event.get("escalated"))
+    deadline = clock.now() + ctx.store.config.returns.approval_timeout
+    ctx.repository.wait(ctx.store.id, ctx.return_id, "approval", str(event["token"]), deadline)
+    ctx.set(status="awaiting approval")
+    heading = "Overdue: approve or reject a return" if escalated else "Approve or reject a return"
+    lines = [
+        f"Order {ctx.request.get('order_name') or ctx.request['order_id']}: {ctx.request.get('outcome')} "
+        f"for {len(ctx.request.get('items', []))} item(s), {ctx.request.get('amount', '')} "
+        f"{ctx.store.config.currency}.",
+        f"Reason: {ctx.request.get('reason') or 'not given'}.",
+        f"Please decide by {clock.isoformat(deadline)} (UTC).",
+    ]
+    sent = _email_staff(ctx, heading, lines, escalate=escalated, approval_links=True)
+    ctx.step(
+        "system",
+        "escalated for approval" if escalated else "approval requested",
+        f"emailed {', '.join(sent)}",
+    )
+
+
+def no_decision(ctx: Context, event: dict[str, Any]) -> None:
+    ctx.set(status="expired")
+    _email_staff(
+        ctx,
+        "A return expired without a decision",
+        ["Nobody approved or rejected it, even after escalation."],
+        escalate=True,
+    )
+    ctx.step("system", "expired", "no decision after escalation")
+
+
+def reject(ctx: Context, event: dict[str, Any]) -> None:
+    ctx.set(status="rejected")
+    _email_customer(ctx, "return_rejected_text")
+
+
+def await_parcel(ctx: Context, event: dict[str, Any]) -> None:
+    returns = ctx.store.config.returns
+    reminded = bool(event.get("reminded"))
+    wait = returns.return_timeout - returns.return_reminder if reminded else returns.return_reminder
+    ctx.repository.wait(ctx.store.id, ctx.return_id, "parcel", str(event["token"]), clock.now() + wait)
+    ctx.set(status="awaiting the item")
+    _email_customer(ctx, "return_reminder_text" if reminded else "return_instructions_text")
+
+
+def not_received(ctx: Context, event: dict[str, Any]) -> None:
+    ctx.set(status="closed: item not received")
+    _email_customer(ctx, "return_not_received_text")
+    _email_staff(ctx, "A return was never sent back", ["The customer was told the return is closed."])
+
+
+def refund(ctx: Context, event: dict[str, Any]) -> dict[str, Any]:
+    """Call the store's refund endpoint, signed, with an idempotency key; never issue it twice."""
+    import requests
+
+    from functions.webhooks.signatures import sign_generic
+
+    if ctx.request.get("refund_status") == "done":
+        return {"status": "done", "already": True, "reference": ctx.request.get("refund_reference")}
+    endpoint = ctx.store.config.returns.refund_endpoint
+    if not endpoint:
+        ctx.step("system", "refund not called", "the store has no refund endpoint configured")
+        raise RefundRejected("no refund endpoint configured for this store")
+    from functions.stores.store import default_repository as stores
+
+    secret = (stores().get_secrets(ctx.store.id).webhook.get("generic") or [""])[0]
+    key = f"{ctx.return_id}:{ctx.request.get('outcome', 'refund')}"
+    body = json.dumps(
+        {
+            "return_id": ctx.return_id,
+            "order_id": ctx.request["order_id"],
+            "outcome": ctx.request.get("outcome"),
+            "amount": ctx.request.get("amount"),
+            "currency": ctx.store.config.currency,
+            "items": ctx.request.get("items", []),
+            "idempotency_key": key,
+            "item_returned": bool(ctx.request.get("decision", {}).get("needs_return")),
+        },
+        separators=(",", ":"),
+    ).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "Idempotency-Key": key,
+        "User-Agent": "Aftercare",
+        "X-Aftercare-Signature": sign_generic(secret, body, int(time.time())),
+    }
+    attempt = int(ctx.request.get("refund_attempts", 0)) + 1
+    ctx.set(refund_attempts=attempt)
+    try:
+        response = requests.post(endpoint, data=body, headers=headers, timeout=10)
+    except requests.RequestException as error:
+        ctx.step(
+            "system", "refund call failed", f"attempt {attempt}: {type(error).__name__}", idempotency_key=key
+        )
+        raise RefundEndpointUnavailable(f"{type(error).__name__} calling the store") from None
+    if response.status_code >= 500 or response.status_code in (408, 429):
+        ctx.step(
+            "system",
+            "refund call failed",
+            f"attempt {attempt}: HTTP {response.status_code}",
+            idempotency_key=key,
+        )
+        raise RefundEndpointUnavailable(f"the store answered {response.status_code}")
+    if response.status_code >= 300:
+        ctx.step(
+            "system",
+            "refund refused",
+            f"HTTP {response.status_code}: {response.text[:200]}",
+            idempotency_key=key,
+        )
+        raise RefundRejected(f"the store answered {response.status_code}")
+    reference = ""
+    with contextlib.suppress(ValueError):  # the store may answer without a JSON body
+        reference = str(response.json().get("reference", ""))[:200]
+    ctx.repository.update(
+        ctx.store.id,
+        ctx.return_id,
+        {"refund_status": "done", "refund_reference": reference, "refunded_at": clock.isoformat(clock.now())},
+        condition="attribute_not_exists(refund_status) OR refund_status <> :done",
+        values={":done": "done"},
+    )
+    ctx.step(
+        f"store {ctx.store.id}",
+        "refund issued",
+        f"{ctx.request.get('outcome')} issued on attempt {attempt}",
+        idempotency_key=key,
+        reference=reference,
+    )
+    metrics.add_metric(name="RefundIssued", unit="Count", value=1)
+    return {"status": "done", "reference": reference}
+
+
+def refund_failed(ctx: Context, event: dict[str, Any]) -> None:
+    error = event.get("error") or {}
+    ctx.set(status="failed: refund not issued")
+    _email_staff(
+        ctx,
+        "A refund could not be issued",
+        [
+            f"The store's refund endpoint did not take the {ctx.request.get('outcome')} for order "
+            f"{ctx.request.get('order_name') or ctx.request['order_id']}.",
+            f"Last error: {error.get('Error', 'unknown')}: {str(error.get('Cause', ''))[:300]}",
+            "Nothing was refunded twice. Issue it by hand or fix the endpoint and start the return again.",
+        ],
+    )
+    ctx.step("system", "refund failed", str(error.get("Error", "unknown")))
+
+
+def outcome(ctx: Context, event: dict[str, Any]) -> None:
+    config = ctx.store.config
+    customer = ctx.request.get("customer") or {}
+    t = Translator(choose_locale(customer.get("locale"), config.default_locale), config.emails.texts)
+    name = t(f"outcome_{ctx.request.get('outcome', 'refund')}")
+    _email_customer(ctx, "return_done_text", outcome=name)
+
+
+def complete(ctx: Context, event: dict[str, Any]) -> None:
+    """Close the request and cancel review/NPS emails still waiting for the returned items."""
+    from functions.orders.store import default_repository as orders
+    from functions.outreach.store import PENDING
+
+    repository = orders()
+    stored = repository.load(ctx.store.id, str(ctx.request["order_id"]))
+    returned = {str(i.get("product_id")) for i in ctx.request.get("items", [])}
+    cancelled = 0
+    for item in stored.outreach if stored else []:
+        products = {str(p.get("product_id")) for p in item.get("products", [])}
+        waiting = item.get("status") == PENDING and item.get("kind") == "review"
+        reason = "cancelled: item returned"
+        if (
+            waiting
+            and products
+            and products <= returned
+            and repository.cancel(
+                ctx.store.id, str(ctx.request["order_id"]), str(item["outreach_id"]), reason
+            )
+        ):
+            cancelled += 1
+    ctx.set(status="completed", completed_at=clock.isoformat(clock.now()))
+    ctx.step("system", "completed", f"closed; {cancelled} pending review request(s) cancelled")
+
+
+def broken(ctx: Context, event: dict[str, Any]) -> None:
+    error = event.get("error") or {}
+    ctx.set(status="failed: workflow error")
+    _email_staff(
+        ctx,
+        "A return stopped with an error",
+        [f"{error.get('Error', 'unknown')}: {str(error.get('Cause', ''))[:300]}"],
+    )
+    ctx.step("system", "workflow error", str(error.get("Error", "unknown")))
+
+
+TASKS = {
+    f.__name__: f
+    for f in (
+        validate,
+        refuse,
+        request_approval,
+        no_decision,
+        reject,
+        await_parcel,
+        not_received,
+        refund,
+        refund_failed,
+        outcome,
+        complete,
+        broken,
+    )
+}
+
+
+def run(event: dict[str, Any]) -> Any:
+    task = TASKS.get(str(event.get("task")))
+    if task is None:
+        raise ValueError(f"unknown returns task {event.get('task')!r}")
+    ctx = _load(str(event["store_id"]), str(event["return_id"]))
+    return task(ctx, event)
