@@ -66,7 +66,21 @@ def _page(
         error=error,
         offers=service.OFFERS,
         overdue=clock.parse_iso(str(view.flag["sla_deadline"])) <= clock.now(),
+        returns=_returns_of(view),
     )
+
+
+def _returns_of(view: service.StaffView) -> list[dict[str, Any]]:
+    """Returns offered from this flag, with their audit trail, for the page."""
+    from functions.returns.store import default_repository
+
+    found = []
+    for action in view.flag.get("actions") or []:
+        if action.get("return_id"):
+            request, steps = default_repository().get(view.store.id, str(action["return_id"]))
+            if request is not None:
+                found.append({"request": request, "steps": steps})
+    return found
 
 
 @route(blueprint, "/staff/{token}")

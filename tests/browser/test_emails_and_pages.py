@@ -202,3 +202,67 @@ def test_staff_page_reply_and_resolve(page: Any, devstack: DevStackProcess, tmp_
     assert "Marked as resolved." in page.content()
     assert page.locator(".badge.resolved").count() == 1
     assert page.get_by_role("button", name="Send reply", exact=True).count() == 0
+
+
+def test_customer_return_page_and_staff_approval_page(
+    page: Any, devstack: DevStackProcess, tmp_path: Path
+) -> None:
+    import time
+
+    clock = requests.get(f"{devstack.url}/_dev/clock", timeout=10).json()["now"]
+    order = generic_order(
+        "BR-RET",
+        [("l1", "jacket", "clothing")],
+        customer={"email": "browser-return@example.com", "name": "Ren", "locale": "en"},
+    )
+    order["line_items"][0]["price"] = "120.00"  # above the demo store's auto-approval: staff decide
+    raw = body_of(generic_event("order.delivered", order, occurred_at=clock))
+    secret = devstack.state["demo"]["generic_webhook_secret"]
+    requests.post(
+        f"{devstack.url}/webhooks/demo/events", data=raw, headers=generic_headers([secret], raw), timeout=10
+    )
+    requests.post(f"{devstack.url}/_dev/clock", json={"advance": "P14DT1H"}, timeout=300)
+    email = next(
+        m
+        for m in requests.get(f"{devstack.url}/_dev/outbox", timeout=10).json()
+        if "browser-return@example.com" in m["to"]
+    )
+    start = next(link["href"] for link in email["links"] if "/r/" in link["href"])
+
+    page.goto(start)
+    page.get_by_label("Product jacket").check()
+    page.select_option("select[name=reason]", "Does not fit")
+    page.get_by_role("button", name="Request the return").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading").inner_text() == "We have your request"
+    return_id = page.get_by_test_id("return-id").inner_text().split()[-1].rstrip(".")
+
+    approval = None
+    for _ in range(100):
+        approval = next(
+            (
+                m
+                for m in requests.get(f"{devstack.url}/_dev/outbox", timeout=10).json()
+                if "Approve or reject" in m["subject"] and return_id in m["subject"]
+            ),
+            None,
+        )
+        if approval:
+            break
+        time.sleep(0.1)
+    assert approval is not None
+    link = next(link["href"] for link in approval["links"] if "/approve/" in link["href"])
+
+    page.goto(link)
+    assert page.get_by_test_id("status").inner_text() == "awaiting approval"
+    page.fill("input[name=note]", "Fine, send it back")
+    page.get_by_role("button", name="Approve").click()
+    page.wait_for_load_state()
+    assert "Approved: the workflow continues." in page.content()
+    page.screenshot(path=str(tmp_path / "approval.png"), full_page=True)
+    for _ in range(100):
+        if page.reload() and page.get_by_test_id("status").inner_text() == "awaiting the item":
+            break
+        time.sleep(0.1)
+    assert page.get_by_test_id("status").inner_text() == "awaiting the item"
+    assert "approved" in page.get_by_test_id("audit").inner_text()

@@ -220,6 +220,8 @@ class TestStaffPage:
         returns = boto3.client("dynamodb").scan(TableName=frozen.tables["ReturnsTable"])["Items"]
         request = next(r for r in returns if r["sk"]["S"] == "RETURN")
         assert request["outcome"]["S"] == "refund" and request["source"]["S"] == "staff"
+        shown = shop.api.get(path).text  # the staff page shows the return's own audit trail
+        assert 'data-testid="return"' in shown and "requested" in shown
 
     def test_overdue_flag_escalates_once(self, shop: Shop, alert: dict[str, Any]) -> None:
         clock.clock.advance(timedelta(hours=25))
