@@ -385,29 +385,47 @@ def outcome(ctx: Context, event: dict[str, Any]) -> None:
 
 
 def complete(ctx: Context, event: dict[str, Any]) -> None:
-    """Close the request and cancel review/NPS emails still waiting for the returned items."""
+    """Close the request; the returned items leave the order's plan like refunded ones (re-planned once)."""
+    from functions.orders.models import NormalizedEvent, OrderFacts
+    from functions.orders.service import apply_event
+    from functions.orders.store import EventRecord
     from functions.orders.store import default_repository as orders
-    from functions.outreach.store import PENDING
 
-    repository = orders()
-    stored = repository.load(ctx.store.id, str(ctx.request["order_id"]))
-    returned = {str(i.get("product_id")) for i in ctx.request.get("items", [])}
-    cancelled = 0
-    for item in stored.outreach if stored else []:
-        products = {str(p.get("product_id")) for p in item.get("products", [])}
-        waiting = item.get("status") == PENDING and item.get("kind") == "review"
-        reason = "cancelled: item returned"
-        if (
-            waiting
-            and products
-            and products <= returned
-            and repository.cancel(
-                ctx.store.id, str(ctx.request["order_id"]), str(item["outreach_id"]), reason
+    lines: dict[str, int] = {}
+    for item in ctx.request.get("items", []):
+        if item.get("line_item_id"):
+            lines[str(item["line_item_id"])] = lines.get(str(item["line_item_id"]), 0) + int(
+                item.get("quantity") or 1
             )
-        ):
-            cancelled += 1
+    changes = 0
+    if lines:
+        now = clock.now()
+        facts = OrderFacts(order_id=str(ctx.request["order_id"]), refunds={ctx.return_id: lines})
+        summary = json.dumps({"return_id": ctx.return_id, "lines": lines}).encode()
+        result = apply_event(
+            NormalizedEvent(
+                store_id=ctx.store.id,
+                integration="generic",
+                topic="aftercare/return.completed",
+                event_key=f"return-{ctx.return_id}",
+                occurred_at=now,
+                facts=facts,
+            ),
+            EventRecord(
+                integration="generic",
+                topic="aftercare/return.completed",
+                event_key=f"return-{ctx.return_id}",
+                occurred_at=now,
+                raw_body=summary,
+                verification={"valid": True, "scheme": "internal"},
+                headers={},
+            ),
+            ctx.store.config,
+            orders(),
+        )
+        changes = int(result.get("plan_changes", 0))
     ctx.set(status="completed", completed_at=clock.isoformat(clock.now()))
-    ctx.step("system", "completed", f"closed; {cancelled} pending review request(s) cancelled")
+    ctx.step("system", "completed", f"closed; the returned items left the review plan ({changes} change(s))")
 
 
 def broken(ctx: Context, event: dict[str, Any]) -> None:

@@ -185,6 +185,10 @@ def test_return_waits_for_the_parcel_then_refunds(store: Store, receiver: Refund
     assert finished(return_id)["status"] == "SUCCEEDED"
     assert len(receiver.successes()) == 1
     assert "received" in steps(store, return_id)
+    plan = store.api.get(f"/v1/stores/{store.id}/orders/B-1", headers=bearer(store.admin_key)).json["plan"]
+    pending = [[p["product_id"] for p in o["products"]] for o in plan if o["status"] == "pending"]
+    assert ["socks", "jacket"] in pending or ["jacket", "socks"] in pending  # still asked about
+    assert not [products for products in pending if "shirt" in products]  # the returned shirt is not
 
 
 def test_refund_endpoint_failing_twice_is_retried_with_one_key(
