@@ -372,3 +372,45 @@ def test_tokens_of_another_store_reach_nothing(
         store.api.get(f"/v1/stores/other-shop/returns/{return_id}", headers=bearer(store.admin_key)).status
         == 403
     )
+
+
+def test_shopify_return_request_starts_a_return(
+    store: Store, receiver: RefundReceiver, api: ApiClient
+) -> None:
+    from tests.webhooks import shopify_headers
+
+    store.delivered("S-1")
+    shopify_secret = _shopify_secret(store)
+    payload = {
+        "id": 9001,
+        "admin_graphql_api_id": "gid://shopify/Return/9001",
+        "status": "requested",
+        "order": {"id": "S-1", "admin_graphql_api_id": "gid://shopify/Order/1"},
+        "return_line_items": [
+            {
+                "id": 1,
+                "quantity": 1,
+                "return_reason": "SIZE_TOO_SMALL",
+                "customer_note": "Too small",
+                "fulfillment_line_item": {"id": 5, "line_item": {"id": "l2"}},
+            }
+        ],
+    }
+    raw = body_of(payload)
+    response = api.post(
+        f"/webhooks/{store.id}/shopify",
+        body=raw,
+        headers=shopify_headers(shopify_secret, raw, "returns/request"),
+    )
+    assert response.status == 200, response.text
+
+    return_id = response.json["return_id"]
+    assert finished(return_id)["status"] == "SUCCEEDED"
+    assert store.view(return_id)["return"]["source"] == "store"
+    assert [c["json"]["items"][0]["product_id"] for c in receiver.successes()] == ["socks"]
+
+
+def _shopify_secret(store: Store) -> str:
+    from functions.stores.store import default_repository
+
+    return default_repository().get_secrets(store.id).webhook["shopify"][0]
