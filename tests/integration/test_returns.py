@@ -174,7 +174,7 @@ def test_return_waits_for_the_parcel_then_refunds(store: Store, receiver: Refund
     store.delivered("B-1")
     return_id = store.request("B-1", ["l1"])  # shirt, 49.00: approved automatically, must come back
     status_is(store, return_id, "awaiting the item")
-    assert customer_mails("Returns, 1 Dock Road")  # the instructions name the return address
+    wait_until(lambda: customer_mails("Returns, 1 Dock Road"))  # the instructions name the return address
     assert receiver.calls == []
 
     received = store.event(
