@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from chalice.app import Blueprint, Response
 
-from functions.flags import service
-from functions.flags.store import AlreadyDone
 from functions.shared import clock, tokens
 from functions.shared.errors import NotFound
 from functions.shared.http import ApiError, html_error, html_page, json_response, route
+from functions.shared.lazy import lazy_module
 from functions.stores.routes import require_store_admin
+
+if TYPE_CHECKING:
+    from functions.flags import service
+    from functions.flags import store as flag_store
+else:
+    service = lazy_module("functions.flags.service")
+    flag_store = lazy_module("functions.flags.store")
+
 
 blueprint = Blueprint(__name__)
 FORM = ["application/x-www-form-urlencoded"]
@@ -126,7 +133,7 @@ def staff_action(token: str) -> Any:
             return _page(view, 422, error="Choose an action.")
     except service.ActionRefused as refused:
         return _page(_open(token), 422, error=refused.message, draft=form.get("reply", ""))
-    except AlreadyDone:
+    except flag_store.AlreadyDone:
         notice = "This was already done: submitting the form again changes nothing."
     return _page(_open(token), notice=notice)
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from chalice.app import Blueprint, Response
 
-from functions.responses import service
 from functions.shared import tokens
 from functions.shared.errors import NotFound
 from functions.shared.http import PAGE_HEADERS, html_error, html_page, route
+from functions.shared.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from functions.responses import service
+else:
+    service = lazy_module("functions.responses.service")
+
 
 blueprint = Blueprint(__name__)
 FORM = ["application/x-www-form-urlencoded", "multipart/form-data"]

@@ -6,17 +6,24 @@ import hashlib
 import hmac
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from chalice.app import Blueprint, Response
 
-from functions.returns import service
-from functions.returns.store import Conflict, default_repository
 from functions.shared import tokens
 from functions.shared.errors import NotFound
 from functions.shared.http import ApiError, html_error, html_page, json_response, route
+from functions.shared.lazy import lazy_module
 from functions.stores.routes import require_store_admin
+
+if TYPE_CHECKING:
+    from functions.returns import service
+    from functions.returns import store as returns_store
+else:
+    service = lazy_module("functions.returns.service")
+    returns_store = lazy_module("functions.returns.store")
+
 
 blueprint = Blueprint(__name__)
 FORM = ["application/x-www-form-urlencoded"]
@@ -141,7 +148,7 @@ def request_return(token: str) -> Any:
         "customer": customer.model_dump() if customer else None,
     }
     started = service.start(
-        store, request, default_repository(), f"customer {customer.email if customer else ''}"
+        store, request, returns_store.default_repository(), f"customer {customer.email if customer else ''}"
     )
     return html_page(
         200,
@@ -162,7 +169,7 @@ def _approval_context(token_text: str) -> dict[str, Any]:
 
     token = tokens.verify(tokens.signing_key(), token_text, purpose="return-approval")
     store = stores().get(token.store_id, cached=True)
-    request, steps = default_repository().get(store.id, str(token.claims.get("r", "")))
+    request, steps = returns_store.default_repository().get(store.id, str(token.claims.get("r", "")))
     if request is None:
         raise NotFound("no such return")
     csrf = hmac.new(tokens.signing_key(), f"approve/{token.token_id}".encode(), hashlib.sha256).hexdigest()[
@@ -219,14 +226,14 @@ def approval_decision(token: str) -> Any:
             decision == "approve",
             context["actor"],
             form.get("note", "")[:1000],
-            default_repository(),
+            returns_store.default_repository(),
         )
         notice = (
             "Approved: the workflow continues."
             if decision == "approve"
             else "Rejected: the customer is told."
         )
-    except Conflict:
+    except returns_store.Conflict:
         notice = "This request is not waiting for a decision any more (someone decided, or it timed out)."
     return html_page(200, "pages/return_approval.html", **_approval_context(token), notice=notice, error="")
 
@@ -237,7 +244,7 @@ def approval_decision(token: str) -> Any:
 @route(blueprint, "/v1/stores/{store_id}/returns/{return_id}")
 def get_return(store_id: str, return_id: str) -> Any:
     require_store_admin(blueprint, store_id)
-    request, steps = default_repository().get(store_id, return_id[:64])
+    request, steps = returns_store.default_repository().get(store_id, return_id[:64])
     if request is None:
         raise ApiError(404, "not_found", f"No return {return_id} for store {store_id}.")
     hidden = {"pk", "sk", "task_token", "wait_shard", "order_key"}

@@ -424,8 +424,8 @@ def complete(ctx: Context, event: dict[str, Any]) -> None:
             orders(),
         )
         changes = int(result.get("plan_changes", 0))
-    ctx.set(status="completed", completed_at=clock.isoformat(clock.now()))
     ctx.step("system", "completed", f"closed; the returned items left the review plan ({changes} change(s))")
+    ctx.set(status="completed", completed_at=clock.isoformat(clock.now()))  # last: readers see a full trail
 
 
 def broken(ctx: Context, event: dict[str, Any]) -> None:

@@ -11,15 +11,17 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice.app import ChaliceUnhandledError, Response
-from pydantic import BaseModel, ValidationError
 
 from functions.shared.errors import AftercareError, Conflict, DependencyFailed, NotFound, Throttled
 from functions.shared.observability import current_correlation_id, logger
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
+
+ModelT = TypeVar("ModelT", bound="BaseModel")
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 INTERNAL_MESSAGE = "Something went wrong on our side. Quote the correlation id if you contact support."
@@ -127,6 +129,8 @@ def parse_json_body(raw_body: bytes | str | None, model: type[ModelT]) -> ModelT
         ) from None
     except RecursionError:
         raise ApiError(400, "invalid_json", "The request body nests too deeply.") from None
+    from pydantic import ValidationError  # imported on first use: routes without bodies never pay for it
+
     try:
         return model.model_validate(data)
     except ValidationError as error:

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint
 
 from functions.shared.http import ApiError, json_response, parse_json_body, route
-from functions.stores import email_identity, service
-from functions.stores.models import Store, StoreCreateRequest
-from functions.stores.store import default_repository
+from functions.shared.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from functions.stores import email_identity as identities
+    from functions.stores import models, service
+    from functions.stores import store as stores_store
+    from functions.stores.models import Store
+else:
+    service = lazy_module("functions.stores.service")
+    identities = lazy_module("functions.stores.email_identity")
+    models = lazy_module("functions.stores.models")
+    stores_store = lazy_module("functions.stores.store")
+
 
 blueprint = Blueprint(__name__)
 
@@ -40,11 +50,11 @@ def _base_url() -> str:
 @route(blueprint, "/v1/admin/stores", methods=("POST",))
 def create_store() -> Any:
     _require_operator()
-    request = parse_json_body(blueprint.current_request.raw_body, StoreCreateRequest)
-    created = service.create_store(request, default_repository())
+    request = parse_json_body(blueprint.current_request.raw_body, models.StoreCreateRequest)
+    created = service.create_store(request, stores_store.default_repository())
     body = {
         "store": service.public_view(created.store, _base_url()),
-        "sender_identity": email_identity.ensure_sender_domain(str(created.store.config.sender.email)),
+        "sender_identity": identities.ensure_sender_domain(str(created.store.config.sender.email)),
         "admin_key": created.admin_key,
         "webhook_secrets": created.webhook_secrets,
         "notice": "Store these secrets now: they are shown only once.",
@@ -55,14 +65,14 @@ def create_store() -> Any:
 @route(blueprint, "/v1/admin/stores/{store_id}")
 def show_store_as_operator(store_id: str) -> Any:
     _require_operator()
-    return json_response(service.public_view(default_repository().get(store_id), _base_url()))
+    return json_response(service.public_view(stores_store.default_repository().get(store_id), _base_url()))
 
 
 def require_store_admin(on: Any, store_id: str) -> Store:
     """The store, if the request carries its admin key; otherwise a 401/403 ``ApiError``."""
     try:
         return service.authenticate_store_admin(
-            store_id, on.current_request.headers.get("authorization"), default_repository()
+            store_id, on.current_request.headers.get("authorization"), stores_store.default_repository()
         )
     except service.AuthError as error:
         raise _auth_failed(error) from None

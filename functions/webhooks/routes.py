@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint
 
-from functions.orders.store import default_repository as orders_repository
 from functions.shared.http import ApiError, json_response, route
-from functions.stores.store import default_repository as stores_repository
-from functions.webhooks import service
+from functions.shared.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from functions.orders import store as orders_store
+    from functions.stores import store as stores_store
+    from functions.webhooks import service
+else:
+    orders_store = lazy_module("functions.orders.store")
+    stores_store = lazy_module("functions.stores.store")
+    service = lazy_module("functions.webhooks.service")
+
 
 blueprint = Blueprint(__name__)
 JSON_AND_FORM = ["application/json", "application/x-www-form-urlencoded"]
@@ -28,7 +36,12 @@ def _receive(store_id: str, integration: str) -> Any:
         raw_body=raw.encode("utf-8") if isinstance(raw, str) else raw,
     )
     try:
-        result = service.receive(incoming, stores_repository(), orders_repository(), request.lambda_context)
+        result = service.receive(
+            incoming,
+            stores_store.default_repository(),
+            orders_store.default_repository(),
+            request.lambda_context,
+        )
     except service.Rejection as rejection:
         headers = {"WWW-Authenticate": "Signature"} if rejection.status == 401 else None
         raise ApiError(
