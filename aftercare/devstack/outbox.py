@@ -76,13 +76,19 @@ def _parse_raw(message_id: str, raw: str, destinations: list[str]) -> dict[str, 
     }
 
 
-def messages() -> list[dict[str, Any]]:
-    """Every message sent so far, oldest first."""
+def count() -> int:
+    from moto.ses.models import ses_backends
+
+    return len(ses_backends[ACCOUNT][REGION].sent_messages)
+
+
+def messages(start: int = 0) -> list[dict[str, Any]]:
+    """Every message sent so far (from the ``start``-th on), oldest first."""
     from moto.ses.models import RawMessage, ses_backends
 
     backend = ses_backends[ACCOUNT][REGION]
     result = []
-    for message in list(backend.sent_messages):
+    for message in list(backend.sent_messages)[start:]:
         if isinstance(message, RawMessage):
             result.append(_parse_raw(message.id, message.raw_data, list(message.destinations)))
         else:  # a Content.Simple message: only one body survives in moto

@@ -55,8 +55,10 @@ def one_line(value: str | None, limit: int = 200) -> str:
 
 
 def address(name: str | None, email: str) -> str:
+    """``Name <email>`` with a display name reduced to plain text (no brackets, quotes or line breaks)."""
     local, _, domain = email.partition("@")
-    return str(Address(display_name=one_line(name, 80), username=local, domain=domain))
+    display = "".join(ch for ch in one_line(name, 80) if ch not in '<>"\\;,').strip()
+    return str(Address(display_name=display, username=local, domain=domain))
 
 
 def _ordered_at(items: list[dict[str, Any]], fallback: datetime) -> datetime:

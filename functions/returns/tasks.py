@@ -317,7 +317,11 @@ def refund(ctx: Context, event: dict[str, Any]) -> dict[str, Any]:
     attempt = int(ctx.request.get("refund_attempts", 0)) + 1
     ctx.set(refund_attempts=attempt)
     try:
-        response = requests.post(endpoint, data=body, headers=headers, timeout=10)
+        from functions.shared.settings import get_settings
+
+        response = requests.post(
+            endpoint, data=body, headers=headers, timeout=get_settings().refund_timeout_seconds
+        )
     except requests.RequestException as error:
         ctx.step(
             "system", "refund call failed", f"attempt {attempt}: {type(error).__name__}", idempotency_key=key

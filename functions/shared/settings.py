@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     sentiment: Literal["comprehend", "local"] = Field(
         default="comprehend", description="Text sentiment analyzer"
     )
+    refund_timeout_seconds: float = Field(default=10, gt=0, le=60, description="Store refund call timeout")
     max_send_attempts: int = Field(default=5, ge=1, le=20, description="Sweeps that may try an email")
 
 

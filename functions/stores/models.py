@@ -178,6 +178,13 @@ class StoreConfig(Strict):
     returns: ReturnPolicy = ReturnPolicy()
     emails: EmailSettings = EmailSettings()
 
+    @field_validator("name", "postal_address")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if any(ch in value for ch in "\r\n\0"):
+            raise ValueError("must be a single line (it goes into email headers and footers)")
+        return value
+
     @field_validator("id")
     @classmethod
     def _valid_id(cls, value: str) -> str:

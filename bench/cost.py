@@ -1,0 +1,359 @@
+"""Cost per 1,000 orders on the store's own AWS bill, from the AWS calls the code actually makes.
+
+A simulated month: 1,000 orders (1-3 items of mixed product types) arrive as signed webhooks, fulfilled
+then delivered, 10% of deliveries redelivered; the due sweep runs through 45 days; 15% of emails are
+answered (a fifth of them negatively, which flags and alerts staff; half of those get a staff reply);
+3% of orders ask for a return (through the Step Functions workflow, with the store's refund endpoint on
+127.0.0.1). Every AWS call is counted by service and operation and priced with the list prices in
+docs/costs.md. Lambda durations are the wall times measured here against in-process moto (an upper bound
+of real durations); fixed monthly costs (schedules, secrets) are reported apart from the per-order cost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import random
+import re
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from bench.harness import save
+
+ORDERS = 1000
+PRICES = {  # us-east-1 list prices, recorded 2026-11 (docs/costs.md)
+    "api_gateway_request": 3.50 / 1e6,
+    "lambda_request": 0.20 / 1e6,
+    "lambda_gb_second": 0.0000166667,
+    "dynamodb_write_unit": 0.625 / 1e6,
+    "dynamodb_read_unit": 0.125 / 1e6,
+    "ses_email": 0.10 / 1000,
+    "sfn_transition": 0.025 / 1000,
+    "comprehend_unit": 0.0001,
+    "secrets_manager_secret_month": 0.40,
+    "secrets_manager_call": 0.05 / 10000,
+}
+LAMBDA_GB = 0.25  # lambda_memory_size 256 in .chalice/config.json
+START = datetime(2026, 3, 2, 9, tzinfo=UTC)
+
+
+class Meter:
+    """Counts AWS calls and DynamoDB capacity units through botocore's event hooks."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self.write_units = 0.0
+        self.read_units = 0.0
+        self.invocations: Counter[str] = Counter()
+        self.lambda_seconds: dict[str, float] = {}
+
+    def attach(self, client: Any, service: str) -> None:
+        def count(params: dict[str, Any], model: Any, **kwargs: Any) -> None:
+            operation = model.name
+            self.calls[f"{service}:{operation}"] += 1
+            if service != "dynamodb":
+                return
+            if operation in {"PutItem", "UpdateItem", "DeleteItem"}:
+                self.write_units += 1
+            elif operation == "TransactWriteItems":
+                self.write_units += 2 * len(params.get("TransactItems", []))
+            elif operation == "BatchWriteItem":
+                self.write_units += sum(len(v) for v in params.get("RequestItems", {}).values())
+            elif operation == "GetItem" or operation == "Query":
+                self.read_units += 1 if params.get("ConsistentRead") else 0.5
+            elif operation == "BatchGetItem":
+                self.read_units += 0.5 * sum(
+                    len(v.get("Keys", [])) for v in params.get("RequestItems", {}).values()
+                )
+
+        client.meta.events.register(f"before-call.{service}.*", count)
+
+    def invoke(self, function: str, action: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return action()
+        finally:
+            self.invocations[function] += 1
+            self.lambda_seconds[function] = (
+                self.lambda_seconds.get(function, 0.0) + time.perf_counter() - started
+            )
+
+
+def _simulate(meter: Meter) -> dict[str, Any]:
+    import app as application
+    from aftercare.devstack import lambdas, outbox
+    from aftercare.devstack.streams import Mapping, StreamPump
+    from functions.flags.handlers import flag_responses
+    from functions.outreach import sweep
+    from functions.shared import aws, clock
+    from tests.helpers import ApiClient, bearer, minimal_store_config
+    from tests.refund_receiver import RefundReceiver
+    from tests.webhooks import body_of, generic_event, generic_headers, generic_order
+
+    rng = random.Random(7)
+    receiver = RefundReceiver()
+    client = ApiClient(application.app)
+    clock.clock.freeze(START)
+
+    def api(method: str, path: str, **kwargs: Any) -> Any:
+        return meter.invoke("api", lambda: client.request(method, path, **kwargs))
+
+    provisioned = _provisioned()
+    for service in ("dynamodb", "sesv2", "stepfunctions", "secretsmanager"):
+        meter.attach(getattr(aws, service)(), service)
+    config = minimal_store_config("cost-shop")
+    config["outreach"] = {
+        "product_types": {
+            "clothing": {"review_delay": "P14D"},
+            "experience": {"review_delay": "P1D"},
+            "electronics": {"review_delay": "P30D", "reminder_delay": "P7D"},
+        }
+    }
+    config["returns"] = {"refund_endpoint": receiver.url, "auto_approve_below": 500, "keep_it_below": 15}
+    created = api(
+        "POST",
+        "/v1/admin/stores",
+        json_body={"config": config},
+        headers=bearer(provisioned.secret_values["OperatorKeySecret"]),
+    )
+    secret = created.json["webhook_secrets"]["generic"]
+
+    def webhook(event: dict[str, Any]) -> None:
+        raw = body_of(event)
+        response = api("POST", "/webhooks/cost-shop/events", body=raw, headers=generic_headers([secret], raw))
+        assert response.status == 200, response.text
+
+    types = ["clothing", "experience", "electronics", "homeware"]
+    for index in range(ORDERS):
+        items = [(f"l{n}", f"p{rng.randrange(300)}", rng.choice(types)) for n in range(rng.randint(1, 3))]
+        order = generic_order(
+            f"O{index}", items, customer={"email": f"c{index}@example.com", "name": "C", "locale": "en"}
+        )
+        for line in order["line_items"]:
+            line["price"] = rng.choice(["9.00", "25.00", "60.00"])
+        at = START + timedelta(minutes=index)
+        webhook(generic_event("order.fulfilled", order, occurred_at=clock.isoformat(at)))
+        delivered = generic_event(
+            "order.delivered",
+            {"id": f"O{index}"},
+            event_id=f"d{index}",
+            occurred_at=clock.isoformat(at + timedelta(days=3)),
+        )
+        webhook(delivered)
+        if rng.random() < 0.10:
+            webhook(delivered)  # the platform redelivers
+
+    pump = StreamPump(
+        [
+            Mapping(
+                provisioned.tables["ResponsesTable"],
+                provisioned.stream_arns["ResponsesTable"],
+                "flag_responses",
+                lambda event, context: meter.invoke("flag_responses", lambda: flag_responses(event, context)),
+            )
+        ]
+    )
+    answered: set[str] = set()
+    comments = 0
+    returns = 0
+    for step in range(45 * 4):  # every 6 simulated hours; empty sweeps in between are a fixed cost (below)
+        hour = step * 6
+        clock.clock.freeze(START + timedelta(hours=hour))
+        before = outbox.count()
+        with contextlib.redirect_stdout(io.StringIO()):
+            meter.invoke("sweep", lambda: sweep.run(sweep.default_ports()))
+        for message in outbox.messages(before):
+            order_id = message["to"][0].removeprefix("c").split("@")[0]
+            links = [link["href"] for link in message["links"] if "/s/" in link["href"]]
+            if not links or order_id in answered or rng.random() >= 0.15:
+                continue
+            answered.add(order_id)
+            negative = rng.random() < 0.2
+            comments += negative  # only the unhappy ones write a comment here; each comment is analyzed
+            link = (links[0] if negative else links[-1]).removeprefix("https://care.example.com")
+            api("GET", link)
+            form = {"content-type": "application/x-www-form-urlencoded"}
+            api(
+                "POST",
+                link,
+                body="score=1&comment=Arrived+broken" if negative else "score=5&comment=",
+                headers=form,
+            )
+        seen = outbox.count()
+        with contextlib.redirect_stdout(io.StringIO()):
+            pump.pump_until_quiet()
+        for alert in outbox.messages(seen):
+            if (
+                alert["subject"].startswith("[Needs a reply]") and rng.random() < 0.5
+            ):  # half get a staff reply
+                path = next(link["href"] for link in alert["links"] if "/staff/" in link["href"])
+                path = path.removeprefix("https://care.example.com")
+                page = api("GET", path).text
+                csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+                api(
+                    "POST",
+                    path,
+                    body=f"csrf={csrf}&action_id=a&action=reply_resolve&reply=Sorry",
+                    headers={"content-type": "application/x-www-form-urlencoded"},
+                )
+        if hour % 24 == 12:  # returns trickle in during the month
+            for index in range(ORDERS):
+                if rng.random() < 0.03 / 45 and returns < ORDERS * 0.03:
+                    returns += 1
+                    request: dict[str, Any] = {
+                        "return": {
+                            "id": f"R{index}",
+                            "order_id": f"O{index}",
+                            "items": [{"line_item_id": "l0"}],
+                            "reason": "Does not fit",
+                            "outcome": "refund",
+                        }
+                    }
+                    webhook(generic_event("return.requested", {"id": f"O{index}"}, **request))
+    alerts = [m for m in outbox.messages() if m["subject"].startswith("[Needs a reply]")]
+    _wait_for_executions()
+    transitions, task_invocations = _workflow_usage()
+    meter.invocations["returns tasks"] += task_invocations
+    meter.lambda_seconds["returns tasks"] = task_invocations * 0.15  # estimated: tasks run inside moto here
+    receiver.close()
+    lambdas.clear()
+    return {
+        "orders": ORDERS,
+        "emails": len(outbox.messages()),
+        "answers": len(answered),
+        "alerts": len(alerts),
+        "returns": returns,
+        "refund_calls": len(receiver.calls),
+        "sfn_transitions": transitions,
+        "comments_analyzed": comments,
+    }
+
+
+def _provisioned() -> Any:
+    import os
+
+    import app as application
+    from aftercare.devstack import lambdas
+    from aftercare.devstack.provision import local_function_refs, provision
+    from functions.shared import aws, secrets, settings
+
+    lambdas.install()
+    lambdas.register_app(application.app, "cost")
+    provisioned = provision(
+        "cost",
+        public_base_url="https://care.example.com",
+        function_refs=local_function_refs(application.app, "cost"),
+    )
+    os.environ.update(provisioned.environment)
+    os.environ["AFTERCARE_SENTIMENT"] = "local"
+    settings.reset_settings()
+    aws.reset_clients()
+    secrets.reset_secrets()
+    return provisioned
+
+
+def _executions() -> list[Any]:
+    from functions.shared import aws
+
+    sfn = aws.stepfunctions()
+    runs: list[Any] = []
+    for machine in sfn.list_state_machines()["stateMachines"]:
+        runs.extend(sfn.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"])
+    return runs
+
+
+def _wait_for_executions() -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and any(e["status"] == "RUNNING" for e in _executions()):
+        time.sleep(0.2)
+
+
+def _workflow_usage() -> tuple[int, int]:
+    from functions.shared import aws
+
+    transitions = invocations = 0
+    for execution in _executions():
+        for event in aws.stepfunctions().get_execution_history(
+            executionArn=execution["executionArn"], maxResults=1000
+        )["events"]:
+            transitions += event["type"].endswith("StateEntered")
+            invocations += event["type"] in {"LambdaFunctionScheduled", "TaskScheduled"}
+    return transitions, invocations
+
+
+def run() -> dict[str, Any]:
+    from moto import mock_aws
+
+    config: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+    meter = Meter()
+    with mock_aws(config=config):
+        usage = _simulate(meter)
+    calls = meter.calls
+    api_requests = meter.invocations["api"]
+    lambda_requests = sum(meter.invocations.values())
+    gb_seconds = sum(meter.lambda_seconds.values()) * LAMBDA_GB
+    ses_emails = calls["sesv2:SendEmail"]
+    comprehend_units = usage["comments_analyzed"] * 2 * 3  # language + sentiment, at least 3 units each
+    per_thousand = Decimal(1000) / Decimal(usage["orders"])
+    breakdown = {
+        "API Gateway": api_requests * PRICES["api_gateway_request"],
+        "Lambda requests": lambda_requests * PRICES["lambda_request"],
+        "Lambda duration": gb_seconds * PRICES["lambda_gb_second"],
+        "DynamoDB writes": meter.write_units * PRICES["dynamodb_write_unit"],
+        "DynamoDB reads": meter.read_units * PRICES["dynamodb_read_unit"],
+        "SES": ses_emails * PRICES["ses_email"],
+        "Step Functions": usage["sfn_transitions"] * PRICES["sfn_transition"],
+        "Comprehend": comprehend_units * PRICES["comprehend_unit"],
+        "EventBridge (scheduled rules)": 0.0,
+    }
+    breakdown = {k: round(float(Decimal(str(v)) * per_thousand), 4) for k, v in breakdown.items()}
+    fixed = {
+        "schedules (sweep every 5 min, escalate and returns deadlines every 15 min), Lambda": round(
+            (8640 + 2 * 2880) * (PRICES["lambda_request"] + 0.05 * LAMBDA_GB * PRICES["lambda_gb_second"])
+            + 8640 * 8 * 0.5 * PRICES["dynamodb_read_unit"],
+            4,
+        ),
+        "Secrets Manager (2 secrets)": round(2 * PRICES["secrets_manager_secret_month"], 2),
+    }
+    figures = {
+        "usage": {
+            **usage,
+            "api_requests": api_requests,
+            "lambda_invocations": dict(meter.invocations),
+            "lambda_gb_seconds": round(gb_seconds, 2),
+            "dynamodb_write_units": meter.write_units,
+            "dynamodb_read_units": meter.read_units,
+            "ses_emails": ses_emails,
+            "aws_calls": dict(sorted(calls.items())),
+        },
+        "per_1000_orders_usd": breakdown,
+        "total_per_1000_orders_usd": round(sum(breakdown.values()), 4),
+        "fixed_per_month_usd": fixed,
+        "prices": PRICES,
+        "price_date": "2026-11 (us-east-1 list prices, see docs/costs.md)",
+    }
+    save("cost", figures)
+    return figures
+
+
+def report(figures: dict[str, Any]) -> str:
+    usage = figures["usage"]
+    lines = [
+        f"Cost per 1,000 orders (simulated month: {usage['orders']} orders, {usage['emails']} emails, "
+        f"{usage['answers']} answers, {usage['alerts']} alerts, {usage['returns']} returns; prices "
+        f"{figures['price_date']})",
+    ]
+    for service, cost in figures["per_1000_orders_usd"].items():
+        lines.append(f"  {service:<32} ${cost:>8.4f}")
+    lines.append(f"  {'total per 1,000 orders':<32} ${figures['total_per_1000_orders_usd']:>8.4f}")
+    lines.append("  fixed per month, whatever the orders:")
+    for item, cost in figures["fixed_per_month_usd"].items():
+        lines.append(f"    {item}: ${cost}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(report(run()))
