@@ -45,7 +45,7 @@ class AftercareRequestHandler(ChaliceRequestHandler):
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)
 
     def __getattr__(self, name: str) -> Any:
-        # API Gateway answers every method; so does the stand-in (Chalice returns a JSON 405 for unrouted ones).
+        # API Gateway answers every method; so does the stand-in (Chalice gives unrouted ones a JSON 405).
         if name.startswith("do_"):
             return self._generic_handle
         raise AttributeError(name)
