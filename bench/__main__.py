@@ -11,13 +11,18 @@ if str(ROOT) not in sys.path:
 
 
 def main() -> int:
-    from bench import alerts, ingest, sweep
+    from bench import alerts, coldstart, cost, ingest, sweep
+
+    print(coldstart.report(coldstart.run()))
+    print()
 
     print(ingest.report(ingest.run()))
     print()
     print(sweep.report(sweep.run()))
     print()
     print(alerts.report(alerts.run()))
+    print()
+    print(cost.report(cost.run()))
     print(f"\nFigures written to {Path(__file__).parent / 'results.json'}")
     return 0
 

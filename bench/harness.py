@@ -78,10 +78,13 @@ def moto_server() -> Iterator[str]:
 
 def provision_local(prefix: str) -> Any:
     """Provision infra/ on the running moto and point the app's settings at it."""
-    from aftercare.devstack.provision import provision
+    import app
+    from aftercare.devstack.provision import local_function_refs, provision
     from functions.shared import aws, secrets, settings
 
-    provisioned = provision(prefix, public_base_url="https://care.example.com")
+    provisioned = provision(
+        prefix, public_base_url="https://care.example.com", function_refs=local_function_refs(app.app, prefix)
+    )
     os.environ.update(provisioned.environment)
     settings.reset_settings()
     aws.reset_clients()
