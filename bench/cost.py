@@ -193,15 +193,13 @@ def _simulate(meter: Meter, orders: int, batch: int) -> dict[str, Any]:
             answered.add(order_id)
             negative = rng.random() < 0.2
             comments += negative  # only the unhappy ones write a comment here; each comment is analyzed
-            link = (links[0] if negative else links[-1]).removeprefix("https://care.example.com")
+            link = links[0].removeprefix("https://care.example.com")  # the first product, or the NPS scale
+            is_nps = link.rsplit("/", 1)[1].split(".")[0] in _nps_tokens(links)
+            happy = "score=10&comment=" if is_nps else "score=5&comment="
+            unhappy = "score=3&comment=Arrived+broken" if is_nps else "score=1&comment=Arrived+broken"
             api("GET", link)
             form = {"content-type": "application/x-www-form-urlencoded"}
-            api(
-                "POST",
-                link,
-                body="score=1&comment=Arrived+broken" if negative else "score=5&comment=",
-                headers=form,
-            )
+            api("POST", link, body=unhappy if negative else happy, headers=form)
         seen = outbox.count()
         with contextlib.redirect_stdout(io.StringIO()):
             pump.pump_until_quiet()
@@ -265,6 +263,20 @@ def _simulate(meter: Meter, orders: int, batch: int) -> dict[str, Any]:
         "sfn_transitions": transitions,
         "comments_analyzed": comments,
     }
+
+
+def _nps_tokens(links: list[str]) -> set[str]:
+    """Payloads of the links that answer an NPS survey (their claims name no product)."""
+    import base64
+    import json
+
+    found = set()
+    for link in links:
+        payload = link.rsplit("/", 1)[1].split(".")[0]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))).get("c", {})
+        if "p" not in claims:
+            found.add(payload)
+    return found
 
 
 def _provisioned() -> Any:

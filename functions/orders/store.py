@@ -50,6 +50,28 @@ def due_key(due_at: datetime, store_id: str, order_id: str, outreach_id: str) ->
     return f"{clock.isoformat(due_at)}#{store_id}#{order_id}#{outreach_id}"
 
 
+def event_item(store_id: str, order_id: str, event: EventRecord, now: datetime) -> dict[str, Any]:
+    """The stored form of a received event: who sent what, how it verified, and its raw body (gzipped)."""
+    item = to_item(
+        {
+            "pk": order_pk(store_id, order_id),
+            "sk": f"EVENT#{event.integration}#{event.event_key}",
+            "integration": event.integration,
+            "topic": event.topic,
+            "event_key": event.event_key,
+            "occurred_at": clock.isoformat(event.occurred_at),
+            "received_at": clock.isoformat(now),
+            "verification": event.verification,
+            "headers": event.headers,
+            "raw_size": len(event.raw_body),
+            "raw_sha256": hashlib.sha256(event.raw_body).hexdigest(),
+            "expires_at": clock.epoch_seconds(now + ORDER_RETENTION),
+        }
+    )
+    item["raw_gzip"] = {"B": gzip.compress(event.raw_body)[:350_000]}
+    return item
+
+
 @dataclass
 class StoredOrder:
     facts: OrderFacts
@@ -189,24 +211,7 @@ class OrderRepository:
         """Keep an event that changes no order (a submitted review) in the order's audit trail, once."""
         from botocore.exceptions import ClientError
 
-        now = clock.now()
-        item = to_item(
-            {
-                "pk": order_pk(store_id, order_id),
-                "sk": f"EVENT#{event.integration}#{event.event_key}",
-                "integration": event.integration,
-                "topic": event.topic,
-                "event_key": event.event_key,
-                "occurred_at": clock.isoformat(event.occurred_at),
-                "received_at": clock.isoformat(now),
-                "verification": event.verification,
-                "headers": event.headers,
-                "raw_size": len(event.raw_body),
-                "raw_sha256": hashlib.sha256(event.raw_body).hexdigest(),
-                "expires_at": clock.epoch_seconds(now + ORDER_RETENTION),
-            }
-        )
-        item["raw_gzip"] = {"B": gzip.compress(event.raw_body)[:350_000]}
+        item = event_item(store_id, order_id, event, clock.now())
         try:
             self.client.put_item(
                 TableName=self.orders_table, Item=item, ConditionExpression="attribute_not_exists(sk)"
@@ -231,22 +236,7 @@ class OrderRepository:
         pk = order_pk(store_id, order.order_id)
         now = clock.now()
         expires = clock.epoch_seconds(now + ORDER_RETENTION)
-        event_item = {
-            "pk": pk,
-            "sk": f"EVENT#{event.integration}#{event.event_key}",
-            "integration": event.integration,
-            "topic": event.topic,
-            "event_key": event.event_key,
-            "occurred_at": clock.isoformat(event.occurred_at),
-            "received_at": clock.isoformat(now),
-            "verification": event.verification,
-            "headers": event.headers,
-            "raw_size": len(event.raw_body),
-            "raw_sha256": hashlib.sha256(event.raw_body).hexdigest(),
-            "expires_at": expires,
-        }
-        event_attributes = to_item(event_item)
-        event_attributes["raw_gzip"] = {"B": gzip.compress(event.raw_body)[:350_000]}
+        event_attributes = event_item(store_id, order.order_id, event, now)
         order_item = to_item(
             {
                 "pk": pk,
