@@ -18,7 +18,9 @@ from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
-# Quiet, local-only settings, before any application module creates its Logger or Metrics.
+# The functions' Powertools settings, then quiet local-only ones, before any module creates its Logger.
+for _key, _value in __import__("aftercare.devstack.runner", fromlist=["x"]).chalice_environment().items():
+    os.environ.setdefault(_key, _value)
 os.environ.update(
     {
         "POWERTOOLS_TRACE_DISABLED": "true",

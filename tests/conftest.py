@@ -23,6 +23,8 @@ os.environ.update(
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
+for _key, _value in __import__("aftercare.devstack.runner", fromlist=["x"]).chalice_environment().items():
+    os.environ.setdefault(_key, _value)
 os.environ.pop("AWS_PROFILE", None)
 
 SFN_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
@@ -30,26 +32,16 @@ SFN_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {
 
 def _reset_process_caches() -> None:
     from functions.flags import handlers as flag_handlers
-    from functions.orders import store as orders_store
-    from functions.shared import aws, secrets, settings
+    from functions.shared import aws, repositories, secrets, settings
     from functions.shared.clock import clock
-    from functions.stores import store
     from functions.webhooks import service as webhooks
 
     settings.reset_settings()
     aws.reset_clients()
     secrets.reset_secrets()
-    store._default.clear()
-    orders_store._default.clear()
+    repositories.forget()
     webhooks.reset()
     flag_handlers.reset()
-    for module in (
-        "functions.customers.store",
-        "functions.outreach.store",
-        "functions.responses.store",
-        "functions.flags.store",
-    ):
-        __import__(module, fromlist=["_default"])._default.clear()
     clock.reset()
 
 

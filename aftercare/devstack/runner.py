@@ -25,8 +25,18 @@ STATE_FILE = Path(".aftercare") / "dev.json"
 SFN_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 
 
+def chalice_environment() -> dict[str, str]:
+    """The environment .chalice/config.json gives every function (Powertools settings)."""
+    from aftercare.infra import ROOT
+
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    return {str(k): str(v) for k, v in config.get("environment_variables", {}).items()}
+
+
 def local_aws_environment(verbose: bool = False) -> None:
     """Credentials and settings that keep every AWS call on this machine."""
+    for key, value in chalice_environment().items():
+        os.environ.setdefault(key, value)
     os.environ.update(
         {
             "AWS_ACCESS_KEY_ID": "testing",

@@ -153,14 +153,9 @@ class CustomerRepository:
                 raise aws.domain_error(error, "releasing a contact") from error
 
 
-_default: dict[str, CustomerRepository] = {}
-
-
 def default_repository() -> CustomerRepository:
+    from functions.shared.repositories import shared
     from functions.shared.settings import get_settings
 
-    table = get_settings().customers_table
-    repo = _default.get(table)
-    if repo is None:
-        repo = _default[table] = CustomerRepository(table)
-    return repo
+    settings = get_settings()
+    return shared(CustomerRepository, settings.customers_table)

@@ -258,14 +258,9 @@ class FlagRepository:
         return [from_item(item) for item in response.get("Items", [])][:limit]
 
 
-_default: dict[str, FlagRepository] = {}
-
-
 def default_repository() -> FlagRepository:
+    from functions.shared.repositories import shared
     from functions.shared.settings import get_settings
 
-    table = get_settings().flags_table
-    repo = _default.get(table)
-    if repo is None:
-        repo = _default[table] = FlagRepository(table)
-    return repo
+    settings = get_settings()
+    return shared(FlagRepository, settings.flags_table)

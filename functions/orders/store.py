@@ -403,17 +403,9 @@ class OrderRepository:
         }
 
 
-_default: dict[str, OrderRepository] = {}
-
-
 def default_repository() -> OrderRepository:
+    from functions.shared.repositories import shared
     from functions.shared.settings import get_settings
 
     settings = get_settings()
-    key = f"{settings.orders_table}/{settings.outreach_table}"
-    repo = _default.get(key)
-    if repo is None:
-        repo = _default[key] = OrderRepository(
-            settings.orders_table, settings.outreach_table, settings.due_shards
-        )
-    return repo
+    return shared(OrderRepository, settings.orders_table, settings.outreach_table, settings.due_shards)

@@ -345,16 +345,9 @@ class OutreachQueue:
                 raise aws.domain_error(error, "recording an answer") from error
 
 
-_default: dict[str, OutreachQueue] = {}
-
-
 def default_queue() -> OutreachQueue:
+    from functions.shared.repositories import shared
     from functions.shared.settings import get_settings
 
     settings = get_settings()
-    queue = _default.get(settings.outreach_table)
-    if queue is None:
-        queue = _default[settings.outreach_table] = OutreachQueue(
-            settings.outreach_table, settings.due_shards
-        )
-    return queue
+    return shared(OutreachQueue, settings.outreach_table, settings.due_shards)

@@ -166,14 +166,9 @@ class ResponseRepository:
         return found
 
 
-_default: dict[str, ResponseRepository] = {}
-
-
 def default_repository() -> ResponseRepository:
+    from functions.shared.repositories import shared
     from functions.shared.settings import get_settings
 
-    table = get_settings().responses_table
-    repo = _default.get(table)
-    if repo is None:
-        repo = _default[table] = ResponseRepository(table)
-    return repo
+    settings = get_settings()
+    return shared(ResponseRepository, settings.responses_table)

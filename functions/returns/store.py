@@ -175,14 +175,9 @@ class ReturnRepository:
         return [from_item(item) for item in response.get("Items", [])]
 
 
-_default: dict[str, ReturnRepository] = {}
-
-
 def default_repository() -> ReturnRepository:
+    from functions.shared.repositories import shared
     from functions.shared.settings import get_settings
 
-    table = get_settings().returns_table
-    repo = _default.get(table)
-    if repo is None:
-        repo = _default[table] = ReturnRepository(table)
-    return repo
+    settings = get_settings()
+    return shared(ReturnRepository, settings.returns_table)

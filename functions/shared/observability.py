@@ -13,25 +13,28 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 
-SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "aftercare")
-
-logger = Logger(service=SERVICE)
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Aftercare"), service=SERVICE)
+# Powertools reads its own documented variables (POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE,
+# POWERTOOLS_LOG_LEVEL), set once in .chalice/config.json; the local stack and the tests load that file.
+logger = Logger()
+metrics = Metrics()
 
 _state: dict[str, Any] = {"cold_start": True, "tracer": None}
 
 
 def _tracing_enabled() -> bool:
-    in_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
-    disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() in {"1", "true"}
-    return in_lambda and not disabled
+    """Only inside Lambda, and not when POWERTOOLS_TRACE_DISABLED is true (which the Tracer would honour
+    too, but only after paying for the X-Ray SDK import)."""
+    from aws_lambda_powertools.shared.functions import strtobool
+
+    in_lambda = "AWS_LAMBDA_FUNCTION_NAME" in os.environ
+    return in_lambda and not strtobool(os.environ.get("POWERTOOLS_TRACE_DISABLED") or "false")
 
 
 def _ensure_tracer() -> None:
     if _state["tracer"] is None and _tracing_enabled():
         from aws_lambda_powertools import Tracer
 
-        _state["tracer"] = Tracer(service=SERVICE)  # patches boto3 so AWS calls show in X-Ray
+        _state["tracer"] = Tracer()  # patches boto3 so AWS calls show in X-Ray
 
 
 def correlation_id_for(event: Any) -> str:

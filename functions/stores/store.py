@@ -121,14 +121,9 @@ class StoreRepository:
         return secrets
 
 
-_default: dict[str, StoreRepository] = {}
-
-
 def default_repository() -> StoreRepository:
+    from functions.shared.repositories import shared
     from functions.shared.settings import get_settings
 
-    table = get_settings().stores_table
-    repo = _default.get(table)
-    if repo is None:
-        repo = _default[table] = StoreRepository(table)
-    return repo
+    settings = get_settings()
+    return shared(StoreRepository, settings.stores_table)
