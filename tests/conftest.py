@@ -20,6 +20,7 @@ os.environ.update(
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "AFTERCARE_SENTIMENT": "local",
+        "AFTERCARE_ALLOW_LOOPBACK_ENDPOINTS": "true",  # test refund endpoints listen on 127.0.0.1
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
@@ -52,8 +53,10 @@ def aws_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
     import app
     from aftercare.devstack import lambdas
+    from aftercare.devstack.motolock import serialize_dynamodb
     from aftercare.devstack.provision import local_function_refs, provision
 
+    serialize_dynamodb()  # DynamoDB's atomicity, which in-process moto lacks (stays on for the session)
     with mock_aws(config=SFN_CONFIG):
         lambdas.install()
         lambdas.register_app(app.app, "test")  # Step Functions tasks run the real handlers

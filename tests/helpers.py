@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from chalice.config import Config
 
-from aftercare.devstack.server import AftercareGateway
+from aftercare.devstack.server import AftercareGateway, thread_safe
 
 
 @dataclass
@@ -30,7 +30,7 @@ class ApiClient:
         config = Config.create(
             chalice_stage="test", app_name="aftercare", lambda_timeout=30, lambda_memory_size=256
         )
-        self.gateway = AftercareGateway(app, config)
+        self.gateway = AftercareGateway(thread_safe(app), config)  # safe for tests that post in threads
 
     def request(
         self,

@@ -54,11 +54,17 @@ class AftercareRequestHandler(ChaliceRequestHandler):
         logger.debug("http " + format % args)
 
 
+def thread_safe(app: Any) -> Any:
+    """Give the app a thread-local ``current_request``, as ``chalice local`` does, so concurrent requests
+    in one process never see each other's request. Idempotent."""
+    if not isinstance(app, LocalChalice):
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+        app.__class__ = CustomLocalChalice
+    return app
+
+
 def create_server(app: Any, host: str, port: int) -> LocalDevServer:
     config = Config.create(
         chalice_stage="local", app_name="aftercare", lambda_timeout=30, lambda_memory_size=256
     )
-    if not isinstance(app, LocalChalice):
-        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
-        app.__class__ = CustomLocalChalice  # thread-local current_request, as `chalice local` does
-    return LocalDevServer(app, config, host, port, handler_cls=AftercareRequestHandler)
+    return LocalDevServer(thread_safe(app), config, host, port, handler_cls=AftercareRequestHandler)

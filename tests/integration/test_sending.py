@@ -18,7 +18,11 @@ from tests.webhooks import body_of, generic_event, generic_headers, generic_orde
 pytestmark = pytest.mark.integration
 
 
-def test_each_product_type_is_emailed_when_due_and_only_once(shop: Shop) -> None:
+def test_each_product_type_is_emailed_when_due_and_only_once(
+    api: ApiClient, operator_key: str, frozen: Any
+) -> None:
+    # No sweep runs between day 1 and day 14 here, so requests may be up to 30 days late in this store.
+    shop = Shop(api, operator_key, "merge-shop", max_lateness="P30D")
     shop.delivered("A-1", [("l1", "tour", "experience"), ("l2", "shirt", "clothing")])
 
     at(timedelta(hours=23))
@@ -30,6 +34,7 @@ def test_each_product_type_is_emailed_when_due_and_only_once(shop: Shop) -> None
     assert [m["subject"] for m in mails()] == ["How is your order from Acme Goods?"]
     assert "Product tour" in mails()[0]["text"]
     assert "because you ordered from Acme Goods on November 2, 2026." in mails()[0]["text"]
+    assert "merge-shop" in mails()[0]["from"]
 
     at(timedelta(days=14, minutes=5))
     run_sweep()
@@ -47,24 +52,35 @@ def test_each_product_type_is_emailed_when_due_and_only_once(shop: Shop) -> None
 
 
 def test_overlapping_sweeps_never_send_twice(shop: Shop) -> None:
+    # Given twelve customers whose review requests are all due
     for index in range(12):
         shop.delivered(f"B-{index}", [("l1", "tour", "experience")], email=f"c{index}@example.com")
     at(timedelta(days=2))
+    sweeps = 4
+    start = threading.Barrier(sweeps, timeout=30)
+    reports: list[Any] = []
     errors: list[BaseException] = []
 
     def sweep_once() -> None:
+        start.wait()  # all sweeps read the same due items
         try:
-            run_sweep()
-        except Exception as error:  # in-process moto is not thread-safe everywhere; Lambda runs are processes
+            reports.append(run_sweep())
+        except BaseException as error:  # reported by the assertions below, never tolerated
             errors.append(error)
 
-    threads = [threading.Thread(target=sweep_once) for _ in range(3)]
+    # When several sweeps run at once (moto's DynamoDB is atomic per request, as DynamoDB is)
+    threads = [threading.Thread(target=sweep_once, name=f"sweep-{n}") for n in range(sweeps)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
-    run_sweep()  # whatever a crashed overlapping run left is picked up by the next one
+        thread.join(120)
 
+    # Then no sweep failed, every customer got exactly one email, and every request is sent
+    assert not any(thread.is_alive() for thread in threads)
+    assert errors == []
+    assert len(reports) == sweeps
+    assert sum(report.failed for report in reports) == 0
+    assert sum(report.items_sent for report in reports) == 12
     recipients = [m["to"][0] for m in mails()]
     assert sorted(recipients) == sorted(f"c{i}@example.com" for i in range(12))  # each exactly once
     requests = [
@@ -73,6 +89,7 @@ def test_overlapping_sweeps_never_send_twice(shop: Shop) -> None:
         for o in shop.plan(f"B-{i}")
         if o["kind"] == "review" and not o["outreach_id"].endswith("-reminder")
     ]
+    assert len(requests) == 12
     assert {o["status"] for o in requests} == {"sent"}
 
 
@@ -226,7 +243,9 @@ def test_one_click_unsubscribe_stops_everything_for_that_store_only(
     assert "location" not in response.headers
     assert "You are unsubscribed" in response.text
 
-    at(timedelta(days=15))
+    at(timedelta(days=6, minutes=1))  # the tour's reminder comes due
+    run_sweep()
+    at(timedelta(days=15))  # the shirt's review and the NPS survey come due
     run_sweep()
     acme = [m for m in mails() if m["from"].endswith("acme-goods.example.com>")]
     assert len(acme) == 1
