@@ -89,10 +89,16 @@ THROTTLING_CODES = frozenset(
 
 
 def domain_error(error: Exception, what: str) -> Exception:
-    """The domain error for a failed AWS call: throttling is retryable, anything else a dependency failure."""
-    from functions.shared.errors import DependencyFailed, Throttled
+    """The domain error for a failed AWS call.
+
+    Throttling is retryable; a request AWS refuses as invalid (a key too long, an item too large) fails
+    the same way again; anything else is a dependency failure.
+    """
+    from functions.shared.errors import DependencyFailed, InvalidRequest, Throttled
 
     code = error_code(error)
     if code in THROTTLING_CODES:
         return Throttled(f"{what}: AWS throttled the call")
+    if code == "ValidationException":
+        return InvalidRequest(f"{what} failed: AWS refused the request as invalid")
     return DependencyFailed(f"{what} failed: {code or type(error).__name__}")

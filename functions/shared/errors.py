@@ -39,6 +39,12 @@ class DependencyFailed(AftercareError):
     code = "dependency_failed"
 
 
+class InvalidRequest(AftercareError):
+    """AWS refused a request as invalid (a key too long, an item too large): retrying will not help."""
+
+    code = "invalid_request"
+
+
 class ConfigurationError(AftercareError):
     """The deployment is missing or has an invalid setting."""
 

@@ -7,6 +7,7 @@ so a missing translation never breaks an email. Babel (dates, numbers) is import
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Mapping
 from datetime import datetime
@@ -14,14 +15,21 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from functions.shared import texts
 from functions.shared.templating import TEMPLATES, language_of
 
 DEFAULT = "en"
 _lock = threading.Lock()
 
 
+_LANGUAGE = re.compile(r"^[a-z]{2,8}$")
+
+
 @lru_cache(maxsize=16)
 def catalog(language: str) -> Mapping[str, str]:
+    """The catalog of a language code; an empty one for anything that is not a plain language code."""
+    if not _LANGUAGE.match(language):
+        return {}
     path = TEMPLATES / "i18n" / f"{language}.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -44,11 +52,6 @@ def choose_locale(customer_locale: str | None, store_locale: str) -> str:
     return DEFAULT
 
 
-class _Keep(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
 class Translator:
     def __init__(self, language: str, overrides: Mapping[str, Mapping[str, str]] | None = None) -> None:
         self.language = language
@@ -60,7 +63,8 @@ class Translator:
         return self._overrides.get(key) or self._catalog.get(key) or self._fallback.get(key) or key
 
     def __call__(self, key: str, **values: Any) -> str:
-        return self.text(key).format_map(_Keep({k: str(v) for k, v in values.items()}))
+        """The text for ``key`` with its ``{placeholders}`` filled (see ``functions.shared.texts``)."""
+        return texts.render(self.text(key), values)
 
 
 def format_date(moment: datetime, language: str, timezone: str) -> str:

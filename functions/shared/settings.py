@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     )
     refund_timeout_seconds: float = Field(default=10, gt=0, le=60, description="Store refund call timeout")
     max_send_attempts: int = Field(default=5, ge=1, le=20, description="Sweeps that may try an email")
+    allow_loopback_endpoints: bool = Field(
+        default=False,
+        description="Let refund endpoints point at 127.0.0.1 (the embedded local stack and tests only)",
+    )
 
 
 def _describe(error: ValidationError) -> str:

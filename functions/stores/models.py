@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -18,21 +19,99 @@ _STORE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$")
 _PRODUCT_TYPE = re.compile(r"^[a-z0-9][a-z0-9 _-]{0,63}$")
 
 
-def _positive(value: timedelta) -> timedelta:
-    if value <= timedelta(0):
-        raise ValueError("must be a positive duration such as P7D or PT12H")
+MAX_DURATION = timedelta(days=365)
+MAX_AMOUNT = Decimal("1000000000")
+AMOUNT_PLACES = 4
+MAX_SECRET = 256
+MAX_OVERRIDES = 500  # texts per locale; more than the catalog has
+
+
+def _iso(value: timedelta) -> str:
+    """A whole-unit duration as ISO-8601, for messages (P1D, PT1H, PT15M)."""
+    if value % timedelta(days=1) == timedelta(0):
+        return f"P{value.days}D"
+    if value % timedelta(hours=1) == timedelta(0):
+        return f"PT{value // timedelta(hours=1)}H"
+    return f"PT{value // timedelta(minutes=1)}M"
+
+
+def _within(minimum: timedelta) -> Callable[[timedelta], timedelta]:
+    """A check that a duration lies between ``minimum`` and P365D."""
+
+    def check(value: timedelta) -> timedelta:
+        if not minimum <= value <= MAX_DURATION:
+            raise ValueError(
+                f"must be a positive duration from {_iso(minimum)} to {_iso(MAX_DURATION)}, "
+                "written like P7D (7 days) or PT12H (12 hours)"
+            )
+        return value
+
+    return check
+
+
+def _decimal_places(value: Decimal) -> int:
+    """Decimal places a number really has (trailing zeros do not count), without rounding it."""
+    _, digits, exponent = value.as_tuple()
+    if not value or not isinstance(exponent, int):
+        return 0
+    text = "".join(map(str, digits))
+    return max(0, -exponent - (len(text) - len(text.rstrip("0"))))
+
+
+def _amount(value: Decimal) -> Decimal:
+    if not value.is_finite() or not Decimal(0) <= value <= MAX_AMOUNT:
+        raise ValueError(f"must be an amount from 0 to {MAX_AMOUNT}")
+    if _decimal_places(value) > AMOUNT_PLACES:
+        raise ValueError(f"must have at most {AMOUNT_PLACES} decimal places")
     return value
 
 
-def _https_url(value: str) -> str:
-    local = re.match(r"^http://(127\.0\.0\.1|localhost)(:\d+)?(/\S*)?$", value)  # a receiver on this machine
-    if not local and not re.match(r"^https://[^\s/]+(/\S*)?$", value):
-        raise ValueError("must be an https:// URL")
+def _safe_url(value: str, *, allow_loopback: bool) -> str:
+    from functions.shared.endpoints import UnsafeEndpoint, check_endpoint_url
+
+    try:
+        check_endpoint_url(value, allow_loopback=allow_loopback)
+    except UnsafeEndpoint as unsafe:
+        raise ValueError(f"is not a safe address: {unsafe}") from None
     return value
 
 
-Duration = Annotated[timedelta, AfterValidator(_positive)]
-HttpsUrl = Annotated[str, AfterValidator(_https_url)]
+def _endpoint(value: str) -> str:
+    """A URL Aftercare calls: https to a public host (loopback is judged by the store service)."""
+    return _safe_url(value, allow_loopback=True)
+
+
+def _public_url(value: str) -> str:
+    """A URL customers' mail clients load (a logo): https to a public host."""
+    return _safe_url(value, allow_loopback=False)
+
+
+def _single_line(value: str) -> str:
+    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 or ch in "\u2028\u2029" for ch in value):
+        raise ValueError("must be a single line without control characters")
+    return value
+
+
+def _plain_text(value: str) -> str:
+    if any((ord(ch) < 32 and ch not in "\n\t") or 127 <= ord(ch) < 160 for ch in value):
+        raise ValueError("must not contain control characters (line breaks are fine)")
+    return value
+
+
+# Most durations: PT1H (sweeps run every few minutes, so less means "now") to P365D.
+Duration = Annotated[timedelta, AfterValidator(_within(timedelta(hours=1)))]
+# Durations customers act within (the return window, the parcel's way back): P1D to P365D.
+Days = Annotated[timedelta, AfterValidator(_within(timedelta(days=1)))]
+# How soon staff must answer a negative review: PT15M to P365D.
+Sla = Annotated[timedelta, AfterValidator(_within(timedelta(minutes=15)))]
+Amount = Annotated[Decimal, AfterValidator(_amount)]
+EndpointUrl = Annotated[str, Field(max_length=2000), AfterValidator(_endpoint)]
+PublicUrl = Annotated[str, Field(max_length=2000), AfterValidator(_public_url)]
+Line = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_single_line)]
+Keyword = Annotated[str, Field(min_length=1, max_length=60), AfterValidator(_single_line)]
+ProductType = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_single_line)]
+CatalogKey = Annotated[str, Field(max_length=100)]
+Locale = Annotated[str, Field(max_length=35)]
 
 
 class Strict(BaseModel):
@@ -46,9 +125,7 @@ class Sender(Strict):
     @field_validator("name")
     @classmethod
     def _no_header_breaks(cls, value: str) -> str:
-        if any(ch in value for ch in "\r\n\0"):
-            raise ValueError("must be a single line")
-        return value
+        return _single_line(value)  # it goes into the From header
 
 
 class OutreachRule(Strict):
@@ -68,24 +145,29 @@ class OutreachDefaults(Strict):
 
 class OutreachPolicy(Strict):
     default: OutreachDefaults = OutreachDefaults()
-    product_types: dict[str, OutreachRule] = Field(default_factory=dict)
+    product_types: dict[str, OutreachRule] = Field(default_factory=dict, max_length=100)
     transit_time: Duration = Field(default=timedelta(days=4), description="Assumed shipping time")
     frequency_cap: Duration = Field(default=timedelta(days=7), description="Minimum gap between emails")
     send_window_days: int = Field(default=2, ge=0, le=14, description="Items due this close share an email")
+    max_lateness: Duration = Field(
+        default=timedelta(days=7),
+        description="PT1H to P365D. No request is sent more than this after it came due, and none is "
+        "planned for an order first seen this long after its delivery (or fulfilment plus transit time)",
+    )
 
     @field_validator("product_types")
     @classmethod
     def _valid_types(cls, value: dict[str, OutreachRule]) -> dict[str, OutreachRule]:
         for name in value:
-            if not _PRODUCT_TYPE.match(name):
+            if not _PRODUCT_TYPE.fullmatch(name):
                 raise ValueError(f"product type {name!r} must be lowercase letters, digits, spaces, _ or -")
         return value
 
 
 class ReturnPolicy(Strict):
-    window: Duration = timedelta(days=30)
-    non_returnable_types: list[str] = Field(default_factory=list)
-    reasons: list[str] = Field(
+    window: Days = Field(default=timedelta(days=30), description="P1D to P365D after delivery")
+    non_returnable_types: list[ProductType] = Field(default_factory=list, max_length=100)
+    reasons: list[Line] = Field(
         default_factory=lambda: [
             "Damaged or defective",
             "Wrong item",
@@ -94,36 +176,58 @@ class ReturnPolicy(Strict):
             "Other",
         ],
         min_length=1,
+        max_length=20,
     )
-    auto_approve_below: Decimal = Field(default=Decimal("0"), ge=0)
-    keep_it_below: Decimal = Field(default=Decimal("0"), ge=0)
-    approval_timeout: Duration = timedelta(days=2)
-    return_timeout: Duration = Field(
-        default=timedelta(days=21), description="How long to wait for the parcel"
+    auto_approve_below: Amount = Decimal("0")
+    keep_it_below: Amount = Decimal("0")
+    approval_timeout: Duration = Field(default=timedelta(days=2), description="PT1H to P365D")
+    return_timeout: Days = Field(
+        default=timedelta(days=21), description="How long to wait for the parcel (P1D to P365D)"
     )
-    return_reminder: Duration = Field(default=timedelta(days=7), description="When to remind the customer")
+    return_reminder: Duration = Field(
+        default=timedelta(days=7), description="When to remind the customer (PT1H to P365D)"
+    )
     return_address: str = Field(default="", max_length=300, description="Where customers send returns")
-    refund_endpoint: HttpsUrl | None = None
+    refund_endpoint: EndpointUrl | None = None
+
+    @field_validator("return_address")
+    @classmethod
+    def _address_text(cls, value: str) -> str:
+        return _plain_text(value)
 
 
 class Staff(Strict):
-    alert_emails: list[EmailStr] = Field(min_length=1)
-    escalation_emails: list[EmailStr] = Field(default_factory=list)
+    alert_emails: list[EmailStr] = Field(min_length=1, max_length=20)
+    escalation_emails: list[EmailStr] = Field(default_factory=list, max_length=20)
 
 
 class AlertPolicy(Strict):
-    sla: Duration = timedelta(hours=24)
+    sla: Sla = Field(default=timedelta(hours=24), description="PT15M to P365D")
     negative_stars_at_most: int = Field(default=2, ge=1, le=4)
     detractor_nps_at_most: int = Field(default=6, ge=0, le=9)
-    keywords: list[str] = Field(default_factory=lambda: ["broken", "never arrived", "refund", "damaged"])
-    reply_templates: dict[str, str] = Field(
+    keywords: list[Keyword] = Field(
+        default_factory=lambda: ["broken", "never arrived", "refund", "damaged"], max_length=50
+    )
+    reply_templates: dict[Line, str] = Field(
         default_factory=lambda: {
             "Apology": "Hi {name},\n\nThank you for telling us, and we are sorry this was not what you "
             "expected. We would like to put it right: just reply to this email and we will sort it out."
             "\n\n{store}",
         },
         description="Starting points for staff replies; {name} and {store} are filled in",
+        max_length=20,
     )
+
+    @field_validator("reply_templates")
+    @classmethod
+    def _templates(cls, value: dict[str, str]) -> dict[str, str]:
+        from functions.shared.texts import reply_template_problem
+
+        for name, text in value.items():
+            why = reply_template_problem(text)
+            if why:
+                raise ValueError(f"reply template {name!r} {why}")
+        return value
 
 
 class IntegrationConfig(Strict):
@@ -140,23 +244,28 @@ class EmailSettings(Strict):
     """How the store's emails look and what they say; texts override the catalog per locale."""
 
     accent_color: str = Field(default="#2f6f5e", pattern=r"^#[0-9a-fA-F]{6}$")
-    logo_url: HttpsUrl | None = None
+    logo_url: PublicUrl | None = None
     unsubscribe_mailto: EmailStr | None = Field(default=None, description="Also offered in List-Unsubscribe")
-    texts: dict[str, dict[str, str]] = Field(
-        default_factory=dict, description="locale -> catalog key -> text"
+    texts: dict[Locale, Annotated[dict[CatalogKey, str], Field(max_length=MAX_OVERRIDES)]] = Field(
+        default_factory=dict,
+        description="locale -> catalog key -> text; a text may use the {placeholders} the English "
+        "catalog uses for that key, and {{ }} for literal braces",
     )
 
     @field_validator("texts")
     @classmethod
     def _known_locales(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        from functions.shared.texts import override_problem
+
         for locale, texts in value.items():
             if locale not in SUPPORTED_LOCALES:
                 raise ValueError(
                     f"no catalog for locale {locale!r}; choose one of {', '.join(SUPPORTED_LOCALES)}"
                 )
             for key, text in texts.items():
-                if len(text) > 1000 or any(ch in text for ch in "\r\0"):
-                    raise ValueError(f"text {locale}.{key} is too long or contains control characters")
+                why = override_problem(key, text)
+                if why:
+                    raise ValueError(f"text {locale}.{key} {why}")
         return value
 
 
@@ -168,8 +277,8 @@ class StoreConfig(Strict):
     sender: Sender
     reply_to: EmailStr | None = None
     postal_address: str = Field(min_length=10, max_length=300, description="Shown in every email (CAN-SPAM)")
-    default_locale: str = "en"
-    timezone: str = "UTC"
+    default_locale: str = Field(default="en", max_length=35)
+    timezone: str = Field(default="UTC", max_length=64)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     integrations: dict[Integration, IntegrationConfig] = Field(default_factory=_generic_only, min_length=1)
     staff: Staff
@@ -181,14 +290,12 @@ class StoreConfig(Strict):
     @field_validator("name", "postal_address")
     @classmethod
     def _one_line(cls, value: str) -> str:
-        if any(ch in value for ch in "\r\n\0"):
-            raise ValueError("must be a single line (it goes into email headers and footers)")
-        return value
+        return _single_line(value)  # it goes into email headers and footers
 
     @field_validator("id")
     @classmethod
     def _valid_id(cls, value: str) -> str:
-        if not _STORE_ID.match(value):
+        if not _STORE_ID.fullmatch(value):
             raise ValueError(
                 "must be 3-40 lowercase letters, digits or hyphens, not starting or ending with -"
             )
@@ -199,7 +306,7 @@ class StoreConfig(Strict):
     def _valid_timezone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValueError(
                 f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)"
             ) from None
@@ -254,6 +361,10 @@ class StoreCreateRequest(Strict):
         for name, secret in value.items():
             if len(secret) < 16:
                 raise ValueError(f"the {name} secret is too short (at least 16 characters)")
+            if len(secret) > MAX_SECRET:
+                raise ValueError(f"the {name} secret is too long (at most {MAX_SECRET} characters)")
+            if not secret.isprintable():
+                raise ValueError(f"the {name} secret must not contain control characters")
         return value
 
 

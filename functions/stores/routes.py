@@ -51,7 +51,15 @@ def _base_url() -> str:
 def create_store() -> Any:
     _require_operator()
     request = parse_json_body(blueprint.current_request.raw_body, models.StoreCreateRequest)
-    created = service.create_store(request, stores_store.default_repository())
+    try:
+        created = service.create_store(request, stores_store.default_repository())
+    except service.InvalidConfig as invalid:
+        raise ApiError(
+            422,
+            "validation_failed",
+            "Some fields are missing or invalid.",
+            [{"field": invalid.field, "problem": invalid.problem}],
+        ) from None
     body = {
         "store": service.public_view(created.store, _base_url()),
         "sender_identity": identities.ensure_sender_domain(str(created.store.config.sender.email)),

@@ -9,10 +9,26 @@ from typing import Any
 
 from functions.shared import clock
 from functions.shared.errors import NotFound
-from functions.stores.models import INTEGRATIONS, CreatedStore, Store, StoreCreateRequest, StoreSecrets
+from functions.stores.models import (
+    INTEGRATIONS,
+    CreatedStore,
+    Store,
+    StoreConfig,
+    StoreCreateRequest,
+    StoreSecrets,
+)
 from functions.stores.store import StoreRepository
 
 ADMIN_KEY_PREFIX = "ak_"
+
+
+class InvalidConfig(Exception):
+    """A configuration the model accepts but this deployment does not; ``field`` names the setting."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
 
 
 class AuthError(Exception):
@@ -39,6 +55,7 @@ def new_webhook_secret() -> str:
 def create_store(request: StoreCreateRequest, repository: StoreRepository) -> CreatedStore:
     """Register a store; generate its admin key and any webhook secret the caller did not supply."""
     config = request.config
+    _check_deployment_rules(config)
     admin_key = new_admin_key(config.id)
     webhook: dict[str, str] = {}
     for name in INTEGRATIONS:
@@ -47,6 +64,21 @@ def create_store(request: StoreCreateRequest, repository: StoreRepository) -> Cr
     store = Store(config=config, created_at=clock.isoformat(clock.now()), admin_key_hash=_hash_key(admin_key))
     repository.create(store, StoreSecrets(webhook={name: [secret] for name, secret in webhook.items()}))
     return CreatedStore(store=store, admin_key=admin_key, webhook_secrets=webhook)
+
+
+def _check_deployment_rules(config: StoreConfig) -> None:
+    """Rules that depend on where Aftercare runs: only the local stack may call back to 127.0.0.1."""
+    from functions.shared.endpoints import UnsafeEndpoint, check_endpoint_url
+    from functions.shared.settings import get_settings
+
+    endpoint = config.returns.refund_endpoint
+    if endpoint:
+        try:
+            check_endpoint_url(endpoint, allow_loopback=get_settings().allow_loopback_endpoints)
+        except UnsafeEndpoint as unsafe:
+            raise InvalidConfig(
+                "config.returns.refund_endpoint", f"is not a safe address: {unsafe}"
+            ) from None
 
 
 def bearer_token(authorization: str | None) -> str | None:

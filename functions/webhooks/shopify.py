@@ -2,6 +2,10 @@
 
 Shopify order line items carry no product type; ``products/create`` and ``products/update`` teach
 Aftercare each product's type, which fills the gap at ingest.
+
+Every value read goes through a rule of ``functions.webhooks.parsing``: a required value out of range
+raises ``PayloadError`` naming the field; an optional one that is unusable is dropped with a note.
+Everything else in Shopify's large payloads is not read, so not checked.
 """
 
 from __future__ import annotations
@@ -20,7 +24,29 @@ from functions.orders.models import (
     ReturnEvent,
     ReturnLine,
 )
-from functions.webhooks.parsing import PayloadError, ident, items, money, obj, quantity, text, timestamp
+from functions.webhooks.parsing import (
+    NAME_LENGTH,
+    NAME_PART_LENGTH,
+    ORDER_NAME_LENGTH,
+    PRODUCT_NAME_LENGTH,
+    PRODUCT_TYPE_LENGTH,
+    REASON_LENGTH,
+    PayloadError,
+    currency,
+    customer_email,
+    customer_locale,
+    first_name_of,
+    ident,
+    items,
+    money,
+    obj,
+    optional_obj,
+    quantity,
+    status,
+    text,
+    timestamp,
+    within_range,
+)
 
 ORDER_TOPICS = {
     "orders/create",
@@ -32,43 +58,83 @@ ORDER_TOPICS = {
 }
 FULFILLMENT_TOPICS = {"fulfillments/create", "fulfillments/update"}
 RETURN_TOPIC = "returns/request"
+PRODUCT_TOPICS = {"products/create", "products/update"}
 HANDLED_TOPICS = (
     {RETURN_TOPIC}
     | ORDER_TOPICS
     | FULFILLMENT_TOPICS
-    | {"fulfillment_events/create", "refunds/create", "products/create", "products/update"}
+    | PRODUCT_TOPICS
+    | {"fulfillment_events/create", "refunds/create"}
 )
 PAID_STATUSES = {"paid", "partially_refunded", "refunded"}
+SUCCEEDED = {None, "success", "open"}  # fulfillment statuses that mean the parcel left
+MAX_RETURN_LINES = 200
 
 
-def _line_items(payload: list[Any], field: str) -> list[LineItem]:
+def _line_items(payload: list[Any], field: str, notes: list[str]) -> list[LineItem]:
     result = []
     for index, raw in enumerate(payload):
-        line = obj(raw, f"{field}[{index}]")
+        where = f"{field}[{index}]"
+        line = obj(raw, where)
+        product_name = first_name_of(
+            [(line.get("name"), f"{where}.name"), (line.get("title"), f"{where}.title")],
+            notes,
+            PRODUCT_NAME_LENGTH,
+        )
         result.append(
             LineItem(
-                id=ident(line.get("id"), f"{field}[{index}].id") or "",
-                product_id=ident(line.get("product_id"), f"{field}[{index}].product_id", required=False),
-                name=text(line.get("name") or line.get("title"), 200) or "",
-                product_type=(text(line.get("product_type"), 64) or "").lower() or None,
-                quantity=quantity(line.get("quantity", 1), f"{field}[{index}].quantity"),
-                price=money(line.get("price"), f"{field}[{index}].price"),
+                id=ident(line.get("id"), f"{where}.id") or "",
+                product_id=ident(line.get("product_id"), f"{where}.product_id", required=False),
+                name=product_name or "",
+                product_type=_product_type(line.get("product_type")),
+                quantity=quantity(line.get("quantity", 1), f"{where}.quantity"),
+                price=money(line.get("price"), f"{where}.price"),
             )
         )
     return result
 
 
-def _customer(order: dict[str, Any]) -> Customer:
-    customer = order.get("customer") if isinstance(order.get("customer"), dict) else {}
-    assert isinstance(customer, dict)
-    address = order.get("shipping_address") or order.get("billing_address") or {}
-    first = customer.get("first_name") or (address.get("first_name") if isinstance(address, dict) else None)
-    last = customer.get("last_name") or (address.get("last_name") if isinstance(address, dict) else None)
-    name = " ".join(part for part in (first, last) if part) or None
-    email = order.get("email") or order.get("contact_email") or customer.get("email")
-    return Customer(
-        email=text(email, 254), name=text(name, 120), locale=text(order.get("customer_locale"), 16)
+def _product_type(value: Any) -> str | None:
+    return (text(value, PRODUCT_TYPE_LENGTH) or "").lower() or None
+
+
+def customer_of(order: dict[str, Any], notes: list[str]) -> Customer:
+    """The customer as the order names them; unusable optional values are dropped with a note."""
+    customer = optional_obj(order.get("customer"))
+    address = optional_obj(order.get("shipping_address")) or optional_obj(order.get("billing_address"))
+    first = first_name_of(
+        [
+            (customer.get("first_name"), "customer.first_name"),
+            (address.get("first_name"), "address.first_name"),
+        ],
+        notes,
+        NAME_PART_LENGTH,
     )
+    last = first_name_of(
+        [(customer.get("last_name"), "customer.last_name"), (address.get("last_name"), "address.last_name")],
+        notes,
+        NAME_PART_LENGTH,
+    )
+    full_name = text(" ".join(part for part in (first, last) if part), NAME_LENGTH)
+    raw_email = order.get("email") or order.get("contact_email") or customer.get("email")
+    return Customer(
+        email=customer_email(raw_email, notes),
+        name=full_name,
+        locale=customer_locale(order.get("customer_locale"), notes),
+    )
+
+
+def _refund_lines(raw_lines: Any, field: str) -> dict[str, int]:
+    """Line item id → quantity refunded; restock-only lines (quantity 0) refund nothing and are skipped."""
+    lines: dict[str, int] = {}
+    for index, raw in enumerate(items(raw_lines, field)):
+        line = obj(raw, f"{field}[{index}]")
+        count = line.get("quantity")
+        if type(count) is int and count == 0:
+            continue
+        line_id = ident(line.get("line_item_id"), f"{field}[{index}].line_item_id") or ""
+        lines[line_id] = lines.get(line_id, 0) + quantity(count, f"{field}[{index}].quantity")
+    return lines
 
 
 def _refunds(refunds: list[Any], field: str) -> dict[str, dict[str, int]]:
@@ -76,17 +142,7 @@ def _refunds(refunds: list[Any], field: str) -> dict[str, dict[str, int]]:
     for index, raw in enumerate(refunds):
         refund = obj(raw, f"{field}[{index}]")
         refund_id = ident(refund.get("id"), f"{field}[{index}].id") or ""
-        lines: dict[str, int] = {}
-        for line_index, raw_line in enumerate(
-            items(refund.get("refund_line_items"), f"{field}[{index}].refund_line_items")
-        ):
-            line = obj(raw_line, f"{field}[{index}].refund_line_items[{line_index}]")
-            line_id = ident(
-                line.get("line_item_id"), f"{field}[{index}].refund_line_items[{line_index}].line_item_id"
-            )
-            lines[line_id or ""] = lines.get(line_id or "", 0) + quantity(
-                line.get("quantity", 0), f"{field}[{index}].refund_line_items[{line_index}].quantity"
-            )
+        lines = _refund_lines(refund.get("refund_line_items"), f"{field}[{index}].refund_line_items")
         if lines:
             result[refund_id] = lines
     return result
@@ -97,37 +153,43 @@ def _earliest(values: list[datetime | None]) -> datetime | None:
     return min(present) if present else None
 
 
-def _order_facts(topic: str, order: dict[str, Any], occurred_at: datetime) -> OrderFacts:
-    as_of = timestamp(order.get("updated_at"), "updated_at") or occurred_at
-    fulfillments = [
-        obj(f, f"fulfillments[{i}]") for i, f in enumerate(items(order.get("fulfillments"), "fulfillments"))
-    ]
-    succeeded = [f for f in fulfillments if f.get("status") in (None, "success", "open")]
-    fulfilled_at = _earliest([timestamp(f.get("created_at"), "fulfillments.created_at") for f in succeeded])
+def _shipping(topic: str, order: dict[str, Any], as_of: datetime) -> tuple[datetime | None, datetime | None]:
+    """When the order's successful fulfillments left and were delivered."""
+    raw = items(order.get("fulfillments"), "fulfillments")
+    fulfillments = [(f"fulfillments[{i}]", obj(f, f"fulfillments[{i}]")) for i, f in enumerate(raw)]
+    succeeded = [(where, f) for where, f in fulfillments if status(f.get("status")) in SUCCEEDED]
+    fulfilled_at = _earliest(
+        [timestamp(f.get("created_at"), f"{where}.created_at") for where, f in succeeded]
+    )
     if fulfilled_at is None and (
-        topic == "orders/fulfilled" or order.get("fulfillment_status") == "fulfilled"
+        topic == "orders/fulfilled" or status(order.get("fulfillment_status")) == "fulfilled"
     ):
         fulfilled_at = as_of
     delivered_at = _earliest(
         [
-            timestamp(f.get("updated_at"), "fulfillments.updated_at")
-            for f in succeeded
-            if f.get("shipment_status") == "delivered"
+            timestamp(f.get("updated_at"), f"{where}.updated_at")
+            for where, f in succeeded
+            if status(f.get("shipment_status")) == "delivered"
         ]
     )
-    financial = order.get("financial_status")
+    return fulfilled_at, delivered_at
+
+
+def _order_facts(topic: str, order: dict[str, Any], occurred_at: datetime, notes: list[str]) -> OrderFacts:
+    as_of = timestamp(order.get("updated_at"), "updated_at") or occurred_at
+    fulfilled_at, delivered_at = _shipping(topic, order, as_of)
+    financial = status(order.get("financial_status"))
     paid_at = None
     if topic == "orders/paid" or financial in PAID_STATUSES:
         paid_at = timestamp(order.get("processed_at"), "processed_at") or as_of
+    line_items = _line_items(items(order.get("line_items"), "line_items"), "line_items", notes)
     return OrderFacts(
         order_id=ident(order.get("id"), "id") or "",
-        name=text(order.get("name"), 64),
-        test=bool(order.get("test")),
-        currency=text(order.get("currency"), 3),
-        customer=CustomerSnapshot(as_of=as_of, customer=_customer(order)),
-        items=ItemsSnapshot(
-            as_of=as_of, items=_line_items(items(order.get("line_items"), "line_items"), "line_items")
-        ),
+        name=first_name_of([(order.get("name"), "name")], notes, ORDER_NAME_LENGTH),
+        test=order.get("test") is True,
+        currency=currency(order.get("currency"), "currency", notes),
+        customer=CustomerSnapshot(as_of=as_of, customer=customer_of(order, notes)),
+        items=ItemsSnapshot(as_of=as_of, items=line_items),
         paid_at=paid_at,
         fulfilled_at=fulfilled_at,
         delivered_at=delivered_at,
@@ -138,83 +200,99 @@ def _order_facts(topic: str, order: dict[str, Any], occurred_at: datetime) -> Or
     )
 
 
-def _return_request(
-    store_id: str, topic: str, event_key: str, occurred_at: datetime, body: dict[str, Any]
-) -> NormalizedEvent:
+def _return_line(raw: Any, field: str) -> ReturnLine:
+    line = obj(raw, field)
+    fulfilled = obj(line.get("fulfillment_line_item") or {}, f"{field}.fulfillment_line_item")
+    item = obj(fulfilled.get("line_item") or {}, f"{field}.fulfillment_line_item.line_item")
+    return ReturnLine(
+        line_item_id=ident(item.get("id"), f"{field}.fulfillment_line_item.line_item.id") or "",
+        quantity=quantity(line.get("quantity", 1), f"{field}.quantity"),
+    )
+
+
+def _return_request(body: dict[str, Any], notes: list[str]) -> ReturnEvent:
     """``returns/request``: a return the customer asked for in the Shopify store."""
     order = obj(body.get("order") or {}, "order")
-    raw_lines = items(body.get("return_line_items"), "return_line_items")
-    lines = []
-    for index, raw in enumerate(raw_lines):
-        field = f"return_line_items[{index}]"
-        line = obj(raw, field)
-        fulfilled = obj(line.get("fulfillment_line_item") or {}, f"{field}.fulfillment_line_item")
-        item = obj(fulfilled.get("line_item") or {}, f"{field}.fulfillment_line_item.line_item")
-        lines.append(
-            ReturnLine(
-                line_item_id=ident(item.get("id"), f"{field}.fulfillment_line_item.line_item.id") or "",
-                quantity=max(1, quantity(line.get("quantity", 1), f"{field}.quantity")),
-            )
-        )
+    raw_lines = items(body.get("return_line_items"), "return_line_items", limit=MAX_RETURN_LINES)
+    lines = [_return_line(raw, f"return_line_items[{index}]") for index, raw in enumerate(raw_lines)]
     if not lines:
         raise PayloadError("return_line_items", "must name at least one item")
     first = obj(raw_lines[0], "return_line_items[0]")
-    returned = ReturnEvent(
+    reason = first_name_of(
+        [
+            (first.get("return_reason"), "return_line_items[0].return_reason"),
+            (first.get("customer_note"), "return_line_items[0].customer_note"),
+        ],
+        notes,
+        REASON_LENGTH,
+    )
+    return ReturnEvent(
         kind="requested",
         store_return_id=ident(body.get("id"), "id"),
         order_id=ident(order.get("id"), "order.id"),
         lines=lines,
-        reason=text(first.get("return_reason") or first.get("customer_note"), 200) or "",
+        reason=reason or "",
     )
-    return NormalizedEvent(
-        store_id=store_id,
-        integration="shopify",
-        topic=topic,
-        event_key=event_key,
-        occurred_at=occurred_at,
-        return_event=returned,
+
+
+def _fulfillment(body: dict[str, Any], occurred_at: datetime) -> OrderFacts:
+    state = status(body.get("status"))
+    fulfilled = timestamp(body.get("created_at"), "created_at") if state in SUCCEEDED else None
+    delivered = None
+    if state in (None, "success") and status(body.get("shipment_status")) == "delivered":
+        delivered = timestamp(body.get("updated_at"), "updated_at") or occurred_at
+    order_id = ident(body.get("order_id"), "order_id") or ""
+    return OrderFacts(order_id=order_id, fulfilled_at=fulfilled, delivered_at=delivered)
+
+
+def _fulfillment_event(body: dict[str, Any], occurred_at: datetime) -> OrderFacts:
+    delivered = None
+    if status(body.get("status")) == "delivered":
+        delivered = timestamp(body.get("happened_at"), "happened_at") or occurred_at
+    return OrderFacts(order_id=ident(body.get("order_id"), "order_id") or "", delivered_at=delivered)
+
+
+def _refund(body: dict[str, Any]) -> OrderFacts:
+    refund_id = ident(body.get("id"), "id") or ""
+    lines = _refund_lines(body.get("refund_line_items"), "refund_line_items")
+    return OrderFacts(
+        order_id=ident(body.get("order_id"), "order_id") or "", refunds={refund_id: lines} if lines else {}
     )
+
+
+def _product(body: dict[str, Any]) -> ProductTypeUpdate:
+    return ProductTypeUpdate(
+        product_id=ident(body.get("id"), "id") or "", product_type=_product_type(body.get("product_type"))
+    )
+
+
+def _facts_of(topic: str, body: dict[str, Any], occurred_at: datetime, notes: list[str]) -> OrderFacts:
+    if topic in ORDER_TOPICS:
+        return _order_facts(topic, body, occurred_at, notes)
+    if topic in FULFILLMENT_TOPICS:
+        return _fulfillment(body, occurred_at)
+    if topic == "fulfillment_events/create":
+        return _fulfillment_event(body, occurred_at)
+    return _refund(body)
 
 
 def normalize(
     store_id: str, topic: str, event_key: str, occurred_at: datetime, payload: Any
 ) -> NormalizedEvent:
-    body = obj(payload, "(body)")
+    """One Shopify delivery as order facts, a product's type or a return; unhandled topics are ignored."""
+    occurred_at = within_range(occurred_at, "X-Shopify-Triggered-At")
+    notes: list[str] = []
     facts: OrderFacts | None = None
     products: list[ProductTypeUpdate] = []
-    if topic in ORDER_TOPICS:
-        facts = _order_facts(topic, body, occurred_at)
-    elif topic in FULFILLMENT_TOPICS:
-        status = body.get("status")
-        fulfilled = (
-            timestamp(body.get("created_at"), "created_at") if status in (None, "success", "open") else None
-        )
-        delivered = None
-        if status in (None, "success") and body.get("shipment_status") == "delivered":
-            delivered = timestamp(body.get("updated_at"), "updated_at") or occurred_at
-        facts = OrderFacts(
-            order_id=ident(body.get("order_id"), "order_id") or "",
-            fulfilled_at=fulfilled,
-            delivered_at=delivered,
-        )
-    elif topic == "fulfillment_events/create":
-        delivered = None
-        if body.get("status") == "delivered":
-            delivered = timestamp(body.get("happened_at"), "happened_at") or occurred_at
-        facts = OrderFacts(order_id=ident(body.get("order_id"), "order_id") or "", delivered_at=delivered)
-    elif topic == "refunds/create":
-        refund_id = ident(body.get("id"), "id") or ""
-        lines = _refunds([{"id": refund_id, "refund_line_items": body.get("refund_line_items")}], "refund")
-        facts = OrderFacts(order_id=ident(body.get("order_id"), "order_id") or "", refunds=lines)
-    elif topic == RETURN_TOPIC:
-        return _return_request(store_id, topic, event_key, occurred_at, body)
-    elif topic in {"products/create", "products/update"}:
-        product_type = (text(body.get("product_type"), 64) or "").lower() or None
-        products = [
-            ProductTypeUpdate(product_id=ident(body.get("id"), "id") or "", product_type=product_type)
-        ]
-    if facts is not None and not facts.order_id:
-        raise PayloadError("order_id", "is required")
+    returned: ReturnEvent | None = None
+    if topic in HANDLED_TOPICS:  # any other topic is acknowledged and ignored, whatever its body
+        body = obj(payload, "(body)")
+        if topic == RETURN_TOPIC:
+            returned = _return_request(body, notes)
+        elif topic in PRODUCT_TOPICS:
+            products = [_product(body)]
+        else:
+            facts = _facts_of(topic, body, occurred_at, notes)
     return NormalizedEvent(
         store_id=store_id,
         integration="shopify",
@@ -223,4 +301,6 @@ def normalize(
         occurred_at=occurred_at,
         facts=facts,
         products=products,
+        return_event=returned,
+        notes=notes,
     )

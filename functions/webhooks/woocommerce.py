@@ -9,7 +9,9 @@ fulfilment and the store's transit time applies.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from functions.orders.models import (
@@ -21,13 +23,35 @@ from functions.orders.models import (
     OrderFacts,
     ProductTypeUpdate,
 )
-from functions.webhooks.parsing import PayloadError, ident, items, money, obj, quantity, text, timestamp
+from functions.webhooks.parsing import (
+    NAME_LENGTH,
+    NAME_PART_LENGTH,
+    ORDER_NAME_LENGTH,
+    PRODUCT_NAME_LENGTH,
+    PRODUCT_TYPE_LENGTH,
+    currency,
+    customer_email,
+    customer_locale,
+    first_name_of,
+    ident,
+    items,
+    money,
+    obj,
+    optional_obj,
+    quantity,
+    status,
+    text,
+    timestamp,
+)
 
 LOCALE_META_KEYS = ("locale", "_locale", "wpml_language", "pll_language", "language")
 TYPE_META_KEYS = ("product_type", "_product_type", "aftercare_product_type")
+ORDER_TOPICS = {"order.created", "order.updated", "order.restored"}
+PRODUCT_TOPICS = {"product.created", "product.updated"}
 
 
 def _meta(entries: Any) -> dict[str, Any]:
+    """``meta_data`` entries as a mapping; entries that are not ``{"key": text, "value": …}`` are ignored."""
     result: dict[str, Any] = {}
     if isinstance(entries, list):
         for entry in entries:
@@ -44,79 +68,106 @@ def is_ping(raw_body: bytes, content_type: str) -> bool:
     return key == "webhook_id" and value.isdigit() and len(value) < 20
 
 
-def _line_items(payload: list[Any]) -> list[LineItem]:
+def _type_label(value: Any) -> str | None:
+    return (text(value, PRODUCT_TYPE_LENGTH) or "").lower() or None
+
+
+def _meta_type(meta: dict[str, Any]) -> str | None:
+    """The product type a meta value names explicitly (first usable key wins)."""
+    return next((label for key in TYPE_META_KEYS if (label := _type_label(meta.get(key)))), None)
+
+
+def _unit_price(value: Any) -> Any:
+    """WooCommerce sends ``price`` as total / quantity, a float such as 16.666666666666668: keep 4 places."""
+    if isinstance(value, float) and math.isfinite(value) and abs(value) < 1e12:
+        return Decimal(repr(value)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
+    return value
+
+
+def _line_items(payload: list[Any], notes: list[str]) -> list[LineItem]:
     result = []
     for index, raw in enumerate(payload):
         field = f"line_items[{index}]"
         line = obj(raw, field)
-        meta = _meta(line.get("meta_data"))
-        product_type = next((str(meta[key]) for key in TYPE_META_KEYS if meta.get(key)), None)
         product_id = ident(line.get("product_id"), f"{field}.product_id", required=False)
         result.append(
             LineItem(
                 id=ident(line.get("id"), f"{field}.id") or "",
                 product_id=None if product_id == "0" else product_id,
-                name=text(line.get("name"), 200) or "",
-                product_type=(text(product_type, 64) or "").lower() or None,
+                name=first_name_of([(line.get("name"), f"{field}.name")], notes, PRODUCT_NAME_LENGTH) or "",
+                product_type=_meta_type(_meta(line.get("meta_data"))),
                 quantity=quantity(line.get("quantity", 1), f"{field}.quantity"),
-                price=money(line.get("price"), f"{field}.price"),
+                price=money(_unit_price(line.get("price")), f"{field}.price"),
             )
         )
     return result
 
 
-def _order_facts(order: dict[str, Any], occurred_at: datetime) -> OrderFacts:
-    as_of = timestamp(order.get("date_modified_gmt"), "date_modified_gmt") or occurred_at
-    billing = order.get("billing") if isinstance(order.get("billing"), dict) else {}
-    assert isinstance(billing, dict)
+def _customer(order: dict[str, Any], notes: list[str]) -> Customer:
+    billing = optional_obj(order.get("billing"))
     meta = _meta(order.get("meta_data"))
-    locale = next((str(meta[key]) for key in LOCALE_META_KEYS if meta.get(key)), None)
-    name = " ".join(part for part in (billing.get("first_name"), billing.get("last_name")) if part) or None
-    status = order.get("status")
-    completed = timestamp(order.get("date_completed_gmt"), "date_completed_gmt")
-    return OrderFacts(
-        order_id=ident(order.get("id"), "id") or "",
-        name=text(order.get("number"), 64),
-        currency=text(order.get("currency"), 3),
-        customer=CustomerSnapshot(
-            as_of=as_of,
-            customer=Customer(
-                email=text(billing.get("email"), 254), name=text(name, 120), locale=text(locale, 16)
-            ),
-        ),
-        items=ItemsSnapshot(as_of=as_of, items=_line_items(items(order.get("line_items"), "line_items"))),
-        paid_at=timestamp(order.get("date_paid_gmt"), "date_paid_gmt"),
-        fulfilled_at=completed or (as_of if status == "completed" else None),
-        delivered_at=timestamp(meta.get("aftercare_delivered_at"), "meta_data.aftercare_delivered_at"),
-        cancelled_at=as_of if status == "cancelled" else None,
-        fully_refunded_at=as_of if status == "refunded" else None,
+    raw_locale = next((meta[key] for key in LOCALE_META_KEYS if meta.get(key)), None)
+    parts = [
+        first_name_of([(billing.get(key), f"billing.{key}")], notes, NAME_PART_LENGTH)
+        for key in ("first_name", "last_name")
+    ]
+    return Customer(
+        email=customer_email(billing.get("email"), notes),
+        name=text(" ".join(p for p in parts if p), NAME_LENGTH),
+        locale=customer_locale(raw_locale, notes),
     )
 
 
+def _order_facts(order: dict[str, Any], occurred_at: datetime, notes: list[str]) -> OrderFacts:
+    as_of = timestamp(order.get("date_modified_gmt"), "date_modified_gmt") or occurred_at
+    meta = _meta(order.get("meta_data"))
+    state = status(order.get("status"))
+    completed = timestamp(order.get("date_completed_gmt"), "date_completed_gmt")
+    line_items = _line_items(items(order.get("line_items"), "line_items"), notes)
+    return OrderFacts(
+        order_id=ident(order.get("id"), "id") or "",
+        name=first_name_of([(order.get("number"), "number")], notes, ORDER_NAME_LENGTH),
+        currency=currency(order.get("currency"), "currency", notes),
+        customer=CustomerSnapshot(as_of=as_of, customer=_customer(order, notes)),
+        items=ItemsSnapshot(as_of=as_of, items=line_items),
+        paid_at=timestamp(order.get("date_paid_gmt"), "date_paid_gmt"),
+        fulfilled_at=completed or (as_of if state == "completed" else None),
+        delivered_at=timestamp(meta.get("aftercare_delivered_at"), "meta_data.aftercare_delivered_at"),
+        cancelled_at=as_of if state == "cancelled" else None,
+        fully_refunded_at=as_of if state == "refunded" else None,
+    )
+
+
+def _known(label: str, known_types: set[str]) -> str | None:
+    """The store's product type a category label names (``gift-card`` matches ``gift card``)."""
+    for candidate in (label, label.replace("-", " ")):
+        if candidate in known_types:
+            return candidate
+    return None
+
+
 def _product_type(product: dict[str, Any], known_types: set[str]) -> str | None:
-    meta = _meta(product.get("meta_data"))
-    explicit = next((str(meta[key]) for key in TYPE_META_KEYS if meta.get(key)), None)
+    """A meta value naming the type wins; then the first category that is a known type; then the first."""
+    explicit = _meta_type(_meta(product.get("meta_data")))
     if explicit:
-        return explicit.lower()
+        return explicit
     categories = [c for c in items(product.get("categories"), "categories") if isinstance(c, dict)]
-    names = [str(c.get(k, "")).lower() for c in categories for k in ("slug", "name") if c.get(k)]
-    for name in names:
-        if name in known_types or name.replace("-", " ") in known_types:
-            return name if name in known_types else name.replace("-", " ")
-    return names[0] if names else None
+    labels = [label for c in categories for k in ("slug", "name") if (label := _type_label(c.get(k)))]
+    known = next((found for label in labels if (found := _known(label, known_types))), None)
+    return known or next(iter(labels), None)
 
 
 def normalize(
     store_id: str, topic: str, event_key: str, occurred_at: datetime, payload: Any, known_types: set[str]
 ) -> NormalizedEvent:
-    body = obj(payload, "(body)")
+    """One WooCommerce delivery as order facts or a product's type; other topics are ignored."""
     facts: OrderFacts | None = None
     products: list[ProductTypeUpdate] = []
-    if topic in {"order.created", "order.updated", "order.restored"}:
-        facts = _order_facts(body, occurred_at)
-        if not facts.order_id:
-            raise PayloadError("id", "is required")
-    elif topic in {"product.created", "product.updated"}:
+    notes: list[str] = []
+    if topic in ORDER_TOPICS:
+        facts = _order_facts(obj(payload, "(body)"), occurred_at, notes)
+    elif topic in PRODUCT_TOPICS:
+        body = obj(payload, "(body)")
         products = [
             ProductTypeUpdate(
                 product_id=ident(body.get("id"), "id") or "", product_type=_product_type(body, known_types)
@@ -130,4 +181,5 @@ def normalize(
         occurred_at=occurred_at,
         facts=facts,
         products=products,
+        notes=notes,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,11 @@ from tests.conftest import DevStackProcess
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("devstack")]
 
 schema = schemathesis.openapi.from_path(str(Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"))
+EXAMPLES = int(os.environ.get("AFTERCARE_SCHEMATHESIS_EXAMPLES", "8"))  # `make soak` runs 100 per operation
 
 
 @schema.parametrize()
-@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_api_conforms_and_never_fails(case: Any, devstack: DevStackProcess) -> None:
     if "{store_id}" in case.path and case.path_parameters:
         case.path_parameters["store_id"] = "demo"  # reach real data, and real authorization checks

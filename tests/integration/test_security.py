@@ -133,12 +133,16 @@ def test_event_with_crlf_in_names_cannot_create_headers(shop: Shop) -> None:
 
     order = generic_order(
         "INJ-1",
-        [("l1", "tour\r\nBcc: x@example.com", "experience")],
+        [("l1", "tour", "experience")],
         customer={"email": "sam@example.com", "name": "Sam\nSubject: hacked", "locale": "en"},
     )
     order["name"] = "#1\r\nX-Injected: yes"
+    order["line_items"][0]["name"] = "Tour\r\nBcc: x@example.com"  # names are cleaned; ids must be clean
     raw = body_of(generic_event("order.delivered", order, occurred_at=clock.isoformat(clock.now())))
-    shop.api.post(f"/webhooks/{shop.id}/events", body=raw, headers=generic_headers([shop.secret], raw))
+    answer = shop.api.post(
+        f"/webhooks/{shop.id}/events", body=raw, headers=generic_headers([shop.secret], raw)
+    )
+    assert answer.status == 200, answer.text
     at(timedelta(days=1, minutes=1))
     run_sweep()
     [message] = mails()
