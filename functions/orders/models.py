@@ -71,6 +71,9 @@ class OrderFacts(Model):
     cancelled_at: datetime | None = None
     fully_refunded_at: datetime | None = None
     refunds: dict[str, dict[str, int]] = Field(default_factory=dict)  # refund id -> line item id -> quantity
+    # Returns Aftercare completed (return id -> line item id -> quantity): they leave the review plan like
+    # refunds, but the quantity ledger already counts them, so they are kept apart from platform refunds.
+    returned: dict[str, dict[str, int]] = Field(default_factory=dict)
 
 
 class ProductTypeUpdate(Model):
@@ -120,6 +123,7 @@ class NormalizedEvent(Model):
     products: list[ProductTypeUpdate] = Field(default_factory=list)
     review: SubmittedReview | None = None
     return_event: ReturnEvent | None = None
+    notes: list[str] = Field(default_factory=list)  # values the normaliser dropped, and why
 
     @property
     def ignored(self) -> bool:
@@ -149,6 +153,7 @@ def merge(state: OrderFacts, event: OrderFacts) -> OrderFacts:
     """Fold one event's facts into the order. Commutative, associative and idempotent."""
     refunds = dict(state.refunds)
     refunds.update(event.refunds)
+    returned = {**state.returned, **event.returned}
     return OrderFacts(
         order_id=state.order_id,
         name=max(filter(None, [state.name, event.name]), default=None),
@@ -162,6 +167,7 @@ def merge(state: OrderFacts, event: OrderFacts) -> OrderFacts:
         cancelled_at=_earliest(state.cancelled_at, event.cancelled_at),
         fully_refunded_at=_earliest(state.fully_refunded_at, event.fully_refunded_at),
         refunds=dict(sorted(refunds.items())),
+        returned=dict(sorted(returned.items())),
     )
 
 
@@ -179,3 +185,4 @@ class PlannedOutreach(Model):
     products: list[PlannedProduct] = Field(default_factory=list)
     reminder_after_seconds: int | None = None
     anchor: Literal["delivered", "estimated"]
+    skipped: str | None = None  # planned but never to be sent (e.g. "too late"), with the reason

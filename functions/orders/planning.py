@@ -27,11 +27,11 @@ def why_not_planned(order: OrderFacts) -> str | None:
 
 
 def active_items(order: OrderFacts) -> list[LineItem]:
-    """Line items with quantity left after refunds."""
+    """Line items with quantity left after refunds and completed returns."""
     if order.items is None:
         return []
     refunded: dict[str, int] = {}
-    for lines in order.refunds.values():
+    for lines in [*order.refunds.values(), *order.returned.values()]:
         for line_id, quantity in lines.items():
             refunded[line_id] = refunded.get(line_id, 0) + quantity
     return [item for item in order.items.items if item.quantity - refunded.get(item.id, 0) > 0]
@@ -51,8 +51,44 @@ def _review_id(product_keys: list[str]) -> str:
     return f"review-{digest}"
 
 
+def _day(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d")
+
+
+def lateness(
+    planned: PlannedOutreach, anchored_at: datetime, config: StoreConfig, now: datetime, first_seen: bool
+) -> str | None:
+    """Why a planned request must never be sent because it would be too late, or ``None``.
+
+    An order first seen more than ``outreach.max_lateness`` after its delivery (or estimated delivery)
+    gets nothing, and no request is planned that came due longer ago than that.
+    """
+    limit = config.outreach.max_lateness
+    if first_seen and anchored_at < now - limit:
+        return (
+            f"too late: {planned.anchor} {_day(anchored_at)}, first seen {_day(now)} "
+            f"(more than {_duration(limit)} later)"
+        )
+    if planned.due_at < now - limit:
+        return f"too late: was due {_day(planned.due_at)}, more than {_duration(limit)} ago"
+    return None
+
+
+def _duration(value: timedelta) -> str:
+    hours = int(value.total_seconds() // 3600)
+    if hours % 24 == 0:
+        days = hours // 24
+        return f"{days} day{'s' if days != 1 else ''}"
+    return f"{hours} hour{'s' if hours != 1 else ''}"
+
+
 def plan(
-    order: OrderFacts, config: StoreConfig, already_asked: frozenset[str] = frozenset()
+    order: OrderFacts,
+    config: StoreConfig,
+    already_asked: frozenset[str] = frozenset(),
+    *,
+    now: datetime | None = None,
+    first_seen: bool = False,
 ) -> list[PlannedOutreach]:
     """The outreach this order should have now.
 
@@ -60,7 +96,21 @@ def plan(
     (the group is due when its last product is due, so nobody is asked about something too early).
     ``already_asked`` lists product keys covered by review requests that were already sent.
     NPS survey: one per order, after the longest NPS delay among its products.
+    With ``now``, requests that would be too late (see ``lateness``) are planned as skipped.
     """
+    planned = _plan(order, config, already_asked)
+    start = anchor(order, config)
+    if now is None or start is None:
+        return planned
+    return [
+        p.model_copy(update={"skipped": why})
+        if (why := lateness(p, start[0], config, now, first_seen))
+        else p
+        for p in planned
+    ]
+
+
+def _plan(order: OrderFacts, config: StoreConfig, already_asked: frozenset[str]) -> list[PlannedOutreach]:
     if why_not_planned(order) is not None:
         return []
     start = anchor(order, config)

@@ -30,3 +30,30 @@ def get_order(store_id: str, order_id: str) -> Any:
     if view is None:
         raise ApiError(404, "not_found", f"No order {order_id} for store {store_id}.")
     return json_response(view)
+
+
+@route(blueprint, "/v1/stores/{store_id}/quarantine")
+def list_quarantined(store_id: str) -> Any:
+    """Authentic platform deliveries Aftercare could not use, newest first, with the reason."""
+    require_store_admin(blueprint, store_id)
+    query: dict[str, str] = dict(blueprint.current_request.query_params or {})
+    raw_limit = query.get("limit") or "50"
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 200:
+        raise ApiError(
+            400,
+            "invalid_query",
+            "limit must be a whole number from 1 to 200.",
+            [{"field": "limit", "problem": "must be between 1 and 200"}],
+        )
+    events = orders_store.default_repository().quarantined(store_id, int(raw_limit))
+    keys = (
+        "integration",
+        "topic",
+        "event_key",
+        "received_at",
+        "order_id",
+        "quarantined",
+        "raw_size",
+        "raw_sha256",
+    )
+    return json_response({"quarantined": [{k: e.get(k) for k in keys} for e in events]})

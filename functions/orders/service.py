@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import time
 from typing import Any
 
-from functions.orders import planning
+from functions.orders import ledger, planning
 from functions.orders.models import LineItem, NormalizedEvent, OrderFacts, PlannedOutreach
 from functions.orders.store import (
     CANCELLED,
@@ -19,29 +21,40 @@ from functions.orders.store import (
 )
 from functions.shared import clock
 from functions.shared.errors import Conflict
+from functions.shared.observability import logger
 from functions.stores.models import StoreConfig
 
-MAX_ATTEMPTS = 6
+# Each lost attempt means another writer committed in between, so N writers racing on one order all
+# succeed within N attempts; ten covers a platform's burst of events about one order.
+MAX_ATTEMPTS = 10
+MAX_BACKOFF_SECONDS = 0.25
 REPLANNED = "replanned"
 
 
-def _with_catalog_types(facts: OrderFacts, store_id: str, repository: OrderRepository) -> OrderFacts:
-    """Fill in product types the platform left out of line items, from product webhooks seen earlier."""
-    if facts.items is None:
-        return facts
-    missing = [item.product_id for item in facts.items.items if item.product_type is None and item.product_id]
+def with_catalog_types(
+    order: OrderFacts, store_id: str, repository: OrderRepository
+) -> tuple[OrderFacts, list[str]]:
+    """The order with product types learnt from product webhooks filled in where line items have none.
+
+    Types are applied when planning, never stored in the facts, so a type learnt or changed later is
+    used by the next plan. Also returns the product ids whose type is still unknown.
+    """
+    if order.items is None:
+        return order, []
+    missing = sorted(
+        {item.product_id for item in order.items.items if item.product_type is None and item.product_id}
+    )
     if not missing:
-        return facts
+        return order, []
     known = repository.product_types(store_id, missing)
-    if not known:
-        return facts
     items = [
-        item.model_copy(update={"product_type": known.get(item.product_id or "", item.product_type)})
-        if item.product_type is None
+        item.model_copy(update={"product_type": known[item.product_id]})
+        if item.product_type is None and item.product_id in known
         else item
-        for item in facts.items.items
+        for item in order.items.items
     ]
-    return facts.model_copy(update={"items": facts.items.model_copy(update={"items": items})})
+    typed = order.model_copy(update={"items": order.items.model_copy(update={"items": items})})
+    return typed, [product_id for product_id in missing if product_id not in known]
 
 
 def _customer(order: OrderFacts) -> dict[str, Any]:
@@ -84,7 +97,9 @@ def plan_changes(
         if outreach.get("kind") == "review" and outreach.get("status") not in {PENDING, CANCELLED}
         for product in outreach.get("products", [])
     )
-    desired = planning.plan(order, config, asked)
+    typed, untyped = with_catalog_types(order, store_id, repository)
+    first_seen = stored is None
+    desired = planning.plan(typed, config, asked, now=clock.now(), first_seen=first_seen)
     customer = _customer(order)
     changes: list[dict[str, Any]] = []
     for planned in desired:
@@ -111,6 +126,9 @@ def plan_changes(
             changes.append(
                 repository.reschedule_change(store_id, order.order_id, planned, customer, CANCELLED, note)
             )
+    if changes and any(not p.skipped for p in desired):
+        # Re-plan this order when a product webhook teaches a type it lacks (see replan_waiting).
+        changes.extend(repository.waiting_change(store_id, pid, order.order_id) for pid in untyped)
     wanted = {planned.outreach_id for planned in desired}
     reason = planning.why_not_planned(order)
     for outreach_id, current in existing.items():
@@ -126,20 +144,35 @@ def apply_event(
     """Record the event and bring the order's plan up to date; safe to call again with the same event."""
     if event.products:
         repository.save_product_types(event.store_id, {p.product_id: p.product_type for p in event.products})
+        replanned = replan_waiting(event, config, repository)
+        return {
+            "status": "recorded",
+            "products": len(event.products),
+            "replanned": replanned,
+            "duplicate": False,
+        }
     if event.facts is None:
-        return {"status": "recorded", "products": len(event.products), "duplicate": False}
-    facts = _with_catalog_types(event.facts, event.store_id, repository)
+        return {"status": "recorded", "products": 0, "duplicate": False}
+    facts = event.facts
     for attempt in range(MAX_ATTEMPTS):
         stored = repository.load(event.store_id, facts.order_id)
         order = planning_merge(stored, facts)
         changes, desired = plan_changes(event.store_id, order, stored, config, repository)
         status = {"planned": len(desired), "not_planned_because": planning.why_not_planned(order)}
         try:
-            repository.commit(event.store_id, order, stored.version if stored else 0, record, changes, status)
+            repository.commit(
+                event.store_id,
+                order,
+                stored.version if stored else 0,
+                record,
+                changes,
+                status,
+                stored.ledger if stored else None,
+            )
         except DuplicateEvent:
             return {"status": "duplicate", "order_id": facts.order_id, "duplicate": True}
         except ConcurrentChange:
-            time.sleep(random.uniform(0, 0.02 * 2**attempt))  # jitter, not security
+            time.sleep(random.uniform(0, min(MAX_BACKOFF_SECONDS, 0.02 * 2**attempt)))  # jitter, not security
             continue
         return {
             "status": "accepted",
@@ -147,11 +180,61 @@ def apply_event(
             "duplicate": False,
             "plan_changes": len(changes),
             "planned": [
-                {"outreach_id": p.outreach_id, "kind": p.kind, "due_at": clock.isoformat(p.due_at)}
+                {
+                    "outreach_id": p.outreach_id,
+                    "kind": p.kind,
+                    "due_at": clock.isoformat(p.due_at),
+                    **({"skipped": p.skipped} if p.skipped else {}),
+                }
                 for p in desired
             ],
         }
     raise Conflict("the order kept changing while this event was applied; retry the delivery")
+
+
+REPLAN_PER_PRODUCT = 100
+
+
+def replan_waiting(event: NormalizedEvent, config: StoreConfig, repository: OrderRepository) -> int:
+    """Re-plan orders that were planned before a product's type was known, now that it is.
+
+    At most ``REPLAN_PER_PRODUCT`` orders per product per webhook; the rest wait for the next product
+    webhook (their markers stay) and are logged.
+    """
+    replanned = 0
+    for product in event.products:
+        if not product.product_type:
+            continue
+        waiting = repository.orders_waiting_for(event.store_id, product.product_id, REPLAN_PER_PRODUCT + 1)
+        if len(waiting) > REPLAN_PER_PRODUCT:
+            logger.warning(
+                "more orders wait for a product type than one webhook re-plans",
+                extra={"product_id": product.product_id, "replanned": REPLAN_PER_PRODUCT},
+            )
+        for order_id in waiting[:REPLAN_PER_PRODUCT]:
+            summary = json.dumps({"product_id": product.product_id, "product_type": product.product_type})
+            key = "type-" + hashlib.sha256(summary.encode()).hexdigest()[:24]
+            internal = NormalizedEvent(
+                store_id=event.store_id,
+                integration=event.integration,
+                topic="aftercare/product.type_learned",
+                event_key=key,
+                occurred_at=event.occurred_at,
+                facts=OrderFacts(order_id=order_id),
+            )
+            record = EventRecord(
+                integration=event.integration,
+                topic=internal.topic,
+                event_key=key,
+                occurred_at=event.occurred_at,
+                raw_body=summary.encode(),
+                verification={"valid": True, "scheme": "internal"},
+                headers={},
+            )
+            apply_event(internal, record, config, repository)
+            repository.stop_waiting(event.store_id, product.product_id, order_id)
+            replanned += 1
+    return replanned
 
 
 def planning_merge(stored: StoredOrder | None, facts: OrderFacts) -> OrderFacts:
@@ -167,7 +250,8 @@ def order_view(store_id: str, order_id: str, repository: OrderRepository) -> dic
         return None
     order = stored.facts
     customer = order.customer.customer if order.customer else None
-    items: list[LineItem] = order.items.items if order.items else []
+    typed, _ = with_catalog_types(order, store_id, repository)  # the types planning uses
+    items: list[LineItem] = typed.items.items if typed.items else []
     plan = sorted(
         stored.outreach, key=lambda o: (str(o.get("due_at", "")), o["kind"] != "review", str(o["sk"]))
     )
@@ -188,8 +272,10 @@ def order_view(store_id: str, order_id: str, repository: OrderRepository) -> dic
             "cancelled_at": _iso(order.cancelled_at),
             "refunded_at": _iso(order.fully_refunded_at),
             "refunds": order.refunds,
+            "returned": order.returned,
             "not_planned_because": planning.why_not_planned(order),
         },
+        "quantities": ledger.summary(order, stored.ledger),
         "plan": [
             {
                 "outreach_id": o["outreach_id"],
@@ -200,6 +286,7 @@ def order_view(store_id: str, order_id: str, repository: OrderRepository) -> dic
                 "products": o.get("products", []),
                 "reminder_after_seconds": o.get("reminder_after_seconds"),
                 "cancel_reason": o.get("cancel_reason"),
+                "reason": o.get("reason"),
                 "history": o.get("history", []),
             }
             for o in plan
@@ -215,6 +302,8 @@ def order_view(store_id: str, order_id: str, repository: OrderRepository) -> dic
                 "redeliveries": e.get("redeliveries", 0),
                 "raw_size": e.get("raw_size"),
                 "raw_sha256": e.get("raw_sha256"),
+                "notes": e.get("notes", []),
+                "quarantined": e.get("quarantined"),
             }
             for e in events
         ],

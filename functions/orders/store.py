@@ -4,6 +4,8 @@ Orders table items (see docs/data-model.md):
   ``<store>#<order>`` / ``ORDER``                        the merged order (facts, version)
   ``<store>#<order>`` / ``EVENT#<integration>#<key>``    each verified webhook, raw body gzipped
   ``<store>#product#<product id>`` / ``PRODUCT``       product type learnt from product webhooks
+  ``<store>#product#<product id>`` / ``WAITING#<order>``  an order planned without that product's type
+  ``<store>#quarantine`` / ``<received at>#<event key>``  an authentic webhook that could not be used
 Outreach table items: ``<store>#<order>`` / ``<outreach id>``, with ``due_shard``/``due_key`` while pending.
 """
 
@@ -11,22 +13,32 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from functions.orders.ledger import Ledger
 from functions.orders.models import OrderFacts, PlannedOutreach
 from functions.shared import aws, clock
 from functions.shared.dynamo import from_item, to_item, to_value
+from functions.shared.errors import Conflict, NotFound
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 ORDER_SK = "ORDER"
 PRODUCT_SK = "PRODUCT"
+WAITING_PREFIX = "WAITING#"
 PENDING = "pending"
 CANCELLED = "cancelled"
+SKIPPED = "skipped"
 ORDER_RETENTION = timedelta(days=730)
+QUARANTINE_RETENTION = timedelta(days=90)
+WAITING_RETENTION = timedelta(days=120)
+LEDGER_ATTEMPTS = 8
 
 
 class DuplicateEvent(Exception):
@@ -56,6 +68,8 @@ def event_item(store_id: str, order_id: str, event: EventRecord, now: datetime) 
         {
             "pk": order_pk(store_id, order_id),
             "sk": f"EVENT#{event.integration}#{event.event_key}",
+            "notes": event.notes or None,
+            "quarantined": event.quarantined,
             "integration": event.integration,
             "topic": event.topic,
             "event_key": event.event_key,
@@ -77,6 +91,8 @@ class StoredOrder:
     facts: OrderFacts
     version: int
     outreach: list[dict[str, Any]] = field(default_factory=list)
+    ledger: Ledger = field(default_factory=Ledger)
+    exists: bool = True  # False: only outreach items were found (the order item is gone)
 
 
 @dataclass
@@ -88,6 +104,8 @@ class EventRecord:
     raw_body: bytes
     verification: dict[str, Any]
     headers: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+    quarantined: str | None = None  # why an authentic delivery could not be used
 
 
 class OrderRepository:
@@ -116,9 +134,69 @@ class OrderRepository:
         except ClientError as error:
             raise aws.domain_error(error, "reading an order") from error
         if item is None:
-            return StoredOrder(OrderFacts(order_id=order_id), 0, outreach) if outreach else None
-        data = from_item(item)
-        return StoredOrder(OrderFacts.model_validate(data["facts"]), int(data["version"]), outreach)
+            return StoredOrder(OrderFacts(order_id=order_id), 0, outreach, exists=False) if outreach else None
+        return self._stored(from_item(item), outreach)
+
+    @staticmethod
+    def _stored(data: dict[str, Any], outreach: list[dict[str, Any]]) -> StoredOrder:
+        return StoredOrder(
+            OrderFacts.model_validate(data["facts"]),
+            int(data["version"]),
+            outreach,
+            Ledger.from_item(data.get("ledger")),
+        )
+
+    def get_order(self, store_id: str, order_id: str) -> StoredOrder | None:
+        """The order item alone (facts, version and quantity ledger), without its plan."""
+        from botocore.exceptions import ClientError
+
+        try:
+            item = self.client.get_item(
+                TableName=self.orders_table,
+                Key=to_item({"pk": order_pk(store_id, order_id), "sk": ORDER_SK}),
+                ConsistentRead=True,
+            ).get("Item")
+        except ClientError as error:
+            raise aws.domain_error(error, "reading an order") from error
+        return self._stored(from_item(item), []) if item else None
+
+    def change_ledger(
+        self, store_id: str, order_id: str, change: Callable[[OrderFacts, Ledger], Ledger]
+    ) -> tuple[OrderFacts, Ledger]:
+        """Apply ``change`` to the order's quantity ledger with one conditional write on the order's version.
+
+        ``change`` sees the facts and ledger of one version and may raise a domain error (nothing is
+        written then); when another writer got in between, it runs again on the new version.
+        """
+        from botocore.exceptions import ClientError
+
+        for attempt in range(LEDGER_ATTEMPTS):
+            stored = self.get_order(store_id, order_id)
+            if stored is None:
+                raise NotFound(f"no order {order_id} for this store")
+            ledger = change(stored.facts, stored.ledger)
+            if ledger == stored.ledger:
+                return stored.facts, ledger
+            try:
+                self.client.update_item(
+                    TableName=self.orders_table,
+                    Key=to_item({"pk": order_pk(store_id, order_id), "sk": ORDER_SK}),
+                    UpdateExpression="SET ledger = :ledger, version = :next, updated_at = :now",
+                    ConditionExpression="version = :seen",
+                    ExpressionAttributeValues={
+                        ":ledger": to_value(ledger.as_item()),
+                        ":next": {"N": str(stored.version + 1)},
+                        ":seen": {"N": str(stored.version)},
+                        ":now": {"S": clock.isoformat(clock.now())},
+                    },
+                )
+            except ClientError as error:
+                if aws.error_code(error) != "ConditionalCheckFailedException":
+                    raise aws.domain_error(error, "changing an order's ledger") from error
+                time.sleep(random.uniform(0, 0.01 * 2**attempt))  # jitter, not security
+                continue
+            return stored.facts, ledger
+        raise Conflict("the order kept changing; try again")
 
     def _query_all(self, table: str, pk: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -229,8 +307,9 @@ class OrderRepository:
         event: EventRecord,
         changes: list[dict[str, Any]],
         status: dict[str, Any],
+        ledger: Ledger | None = None,
     ) -> None:
-        """Write the event, the merged order and every plan change in one transaction."""
+        """Write the event, the merged order (and its ledger, as read) and every plan change at once."""
         from botocore.exceptions import ClientError
 
         pk = order_pk(store_id, order.order_id)
@@ -247,6 +326,7 @@ class OrderRepository:
                 "version": expected_version + 1,
                 "updated_at": clock.isoformat(now),
                 "plan_status": status,
+                "ledger": (ledger or Ledger()).as_item(),
                 "expires_at": expires,
             }
         )
@@ -282,11 +362,102 @@ class OrderRepository:
                     raise ConcurrentChange() from error
             raise aws.domain_error(error, "saving an order") from error
 
+    def waiting_change(self, store_id: str, product_id: str, order_id: str) -> dict[str, Any]:
+        """Transaction item: this order was planned without the product's type; re-plan when it is learnt."""
+        now = clock.now()
+        return {
+            "Put": {
+                "TableName": self.orders_table,
+                "Item": to_item(
+                    {
+                        "pk": f"{store_id}#product#{product_id}",
+                        "sk": f"{WAITING_PREFIX}{order_id}",
+                        "order_id": order_id,
+                        "since": clock.isoformat(now),
+                        "expires_at": clock.epoch_seconds(now + WAITING_RETENTION),
+                    }
+                ),
+            }
+        }
+
+    def orders_waiting_for(self, store_id: str, product_id: str, limit: int) -> list[str]:
+        """Orders planned without this product's type (oldest first, at most ``limit``)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.query(
+                TableName=self.orders_table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :waiting)",
+                ExpressionAttributeValues={
+                    ":pk": {"S": f"{store_id}#product#{product_id}"},
+                    ":waiting": {"S": WAITING_PREFIX},
+                },
+                Limit=limit,
+            )
+        except ClientError as error:
+            raise aws.domain_error(error, "reading orders waiting for a product type") from error
+        return [str(from_item(item)["order_id"]) for item in response.get("Items", [])]
+
+    def stop_waiting(self, store_id: str, product_id: str, order_id: str) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.delete_item(
+                TableName=self.orders_table,
+                Key=to_item({"pk": f"{store_id}#product#{product_id}", "sk": f"{WAITING_PREFIX}{order_id}"}),
+            )
+        except ClientError as error:
+            raise aws.domain_error(error, "clearing a product-type wait") from error
+
+    def quarantine(self, store_id: str, order_id: str | None, event: EventRecord) -> None:
+        """Keep an authentic delivery that could not be used, with its reason.
+
+        It is listed for the store (``<store>#quarantine``, newest first) and, when its order is known,
+        also shown in that order's event history (once per event key).
+        """
+        from botocore.exceptions import ClientError
+
+        now = clock.now()
+        listed = event_item(store_id, order_id or "-", event, now)
+        listed["pk"] = {"S": f"{store_id}#quarantine"}
+        listed["sk"] = {"S": f"Q#{clock.isoformat(now)}#{event.integration}#{event.event_key}"}
+        listed["expires_at"] = {"N": str(clock.epoch_seconds(now + QUARANTINE_RETENTION))}
+        if order_id:
+            listed["order_id"] = {"S": order_id}
+        try:
+            self.client.put_item(TableName=self.orders_table, Item=listed)
+            if order_id:
+                self.client.put_item(
+                    TableName=self.orders_table,
+                    Item=event_item(store_id, order_id, event, now),
+                    ConditionExpression="attribute_not_exists(sk)",
+                )
+        except ClientError as error:
+            if aws.error_code(error) != "ConditionalCheckFailedException":
+                raise aws.domain_error(error, "quarantining an event") from error
+
+    def quarantined(self, store_id: str, limit: int) -> list[dict[str, Any]]:
+        """A store's quarantined deliveries, newest first."""
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.query(
+                TableName=self.orders_table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :q)",
+                ExpressionAttributeValues={":pk": {"S": f"{store_id}#quarantine"}, ":q": {"S": "Q#"}},
+                ScanIndexForward=False,
+                Limit=limit,
+            )
+        except ClientError as error:
+            raise aws.domain_error(error, "listing quarantined events") from error
+        return [from_item(item) for item in response.get("Items", [])]
+
     # ------------------------------------------------------------------ plan changes (transaction items)
     def _pending_attributes(self, store_id: str, order_id: str, planned: PlannedOutreach) -> dict[str, Any]:
         pk = order_pk(store_id, order_id)
         return {
             "due_at": clock.isoformat(planned.due_at),
+            "first_due_at": clock.isoformat(planned.due_at),
             "due_shard": due_shard(pk, planned.outreach_id, self.shards),
             "due_key": due_key(planned.due_at, store_id, order_id, planned.outreach_id),
             "products": [p.model_dump(mode="json") for p in planned.products],
@@ -324,6 +495,11 @@ class OrderRepository:
             "expires_at": clock.epoch_seconds(clock.now() + ORDER_RETENTION),
             **self._pending_attributes(store_id, order_id, planned),
         }
+        if planned.skipped:
+            item.pop("due_shard")
+            item.pop("due_key")
+            item.update(status=SKIPPED, reason=planned.skipped)
+            item["history"] = [{"at": now, "status": SKIPPED, "note": planned.skipped}]
         return {
             "Put": {
                 "TableName": self.outreach_table,

@@ -37,34 +37,52 @@ def amount_of(items: list[dict[str, Any]]) -> Decimal:
     return sum((Decimal(str(i.get("price") or 0)) * int(i.get("quantity") or 1) for i in items), Decimal("0"))
 
 
+def outside_policy(
+    items: list[dict[str, Any]], config: StoreConfig, delivered_at: datetime | None, now: datetime
+) -> list[str]:
+    """Why the store's return policy would refuse these items, in words a customer understands."""
+    policy = config.returns
+    problems = []
+    blocked_types = {t.lower() for t in policy.non_returnable_types}
+    blocked = [
+        str(i.get("name") or i.get("product_id"))
+        for i in items
+        if (i.get("product_type") or "").lower() in blocked_types
+    ]
+    if blocked:
+        problems.append(
+            f"{', '.join(blocked)} cannot be returned (the store does not take back "
+            f"{'this kind' if len(blocked) == 1 else 'these kinds'} of product)."
+        )
+    if delivered_at is not None and now > delivered_at + policy.window:
+        closed = clock.isoformat(delivered_at + policy.window)[:10]
+        problems.append(f"The {policy.window.days}-day return window closed on {closed}.")
+    return problems
+
+
 def decide(
     request: dict[str, Any], config: StoreConfig, delivered_at: datetime | None, now: datetime
 ) -> Decision:
-    """The policy's answer for a request; an ineligible one says why in words a customer understands."""
+    """The policy's answer for a request; an ineligible one says why in words a customer understands.
+
+    A staff offer is a decision the store already made: it is never refused by the policy (the staff
+    page warns before an offer outside it), and needs no approval.
+    """
     policy = config.returns
     items = list(request.get("items") or [])
     if not items:
         return Decision(False, "The request names no items to return.")
-    blocked = [
-        str(i.get("name") or i.get("product_id"))
-        for i in items
-        if (i.get("product_type") or "").lower() in {t.lower() for t in policy.non_returnable_types}
-    ]
-    if blocked:
-        return Decision(
-            False,
-            f"{', '.join(blocked)} cannot be returned (the store does not take back "
-            f"{'this kind' if len(blocked) == 1 else 'these kinds'} of product).",
-        )
-    if delivered_at is not None and now > delivered_at + policy.window:
-        closed = clock.isoformat(delivered_at + policy.window)[:10]
-        return Decision(False, f"The {policy.window.days}-day return window closed on {closed}.")
-    amount = amount_of(items)
+    by_staff = request.get("source") == "staff"
+    problems = outside_policy(items, config, delivered_at, now)
+    if problems and not by_staff:
+        return Decision(False, problems[0])
+    amount = Decimal(str(request["amount"])) if request.get("amount") is not None else amount_of(items)
     outcome = str(request.get("outcome", "refund"))
     keep_it = amount < policy.keep_it_below and outcome != "return"
-    by_staff = request.get("source") == "staff"
+    if by_staff and outcome in ("refund", "return"):
+        keep_it = outcome == "refund"  # staff chose: a refund now, or a refund once the item is back
     auto = by_staff or amount < policy.auto_approve_below
-    notes = []
+    notes = [f"outside the return policy, offered by staff anyway: {p}" for p in problems]
     if keep_it:
         notes.append(f"below {policy.keep_it_below} {config.currency}: the customer keeps the item")
     if by_staff:

@@ -106,10 +106,12 @@ class ReturnRepository:
         condition: str | None = None,
         values: dict[str, Any] | None = None,
         remove: tuple[str, ...] = (),
+        names: dict[str, str] | None = None,
     ) -> None:
+        """Set ``fields`` (and remove ``remove``) if ``condition`` holds; ``Conflict`` otherwise."""
         from botocore.exceptions import ClientError
 
-        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        names = {**(names or {}), **{f"#f{i}": name for i, name in enumerate(fields)}}
         expression = "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields)))
         if remove:
             names.update({f"#r{i}": name for i, name in enumerate(remove)})

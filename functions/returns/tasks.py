@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+import uuid
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from functions.outreach import mailer
@@ -33,6 +35,10 @@ class RefundEndpointUnavailable(Exception):
 
 class RefundRejected(Exception):
     """The store's refund endpoint refused the refund (4xx) or none is configured."""
+
+
+class RefundNotAllowed(Exception):
+    """Aftercare must not refund: the order closed, or the store refunded these units itself meanwhile."""
 
 
 class Context:
@@ -99,7 +105,7 @@ def _email_customer(ctx: Context, key: str, **values: Any) -> None:
         "From": address(config.sender.name, sender),
         "To": address(customer.get("name"), str(email)),
         "Date": mailer_date(),
-        "Message-ID": f"<{ctx.return_id}.{int(time.time() * 1000)}@{sender.rsplit('@', 1)[-1]}>",
+        "Message-ID": f"<{ctx.return_id}.{uuid.uuid4().hex}@{sender.rsplit('@', 1)[-1]}>",
     }
     if config.reply_to:
         headers["Reply-To"] = str(config.reply_to)
@@ -139,7 +145,13 @@ def mailer_date() -> str:
 
 
 def _email_staff(
-    ctx: Context, heading: str, lines: list[str], *, escalate: bool = False, approval_links: bool = False
+    ctx: Context,
+    heading: str,
+    lines: list[str],
+    *,
+    escalate: bool = False,
+    approval_links: bool = False,
+    link_label: str = "Review and decide",
 ) -> list[str]:
     from functions.shared.settings import get_settings
 
@@ -167,12 +179,14 @@ def _email_staff(
             "From": address(f"Aftercare for {config.name}", sender),
             "To": address(None, str(person)),
             "Date": mailer_date(),
+            "Message-ID": f"<{ctx.return_id}.{uuid.uuid4().hex}@{sender.rsplit('@', 1)[-1]}>",
             "Auto-Submitted": "auto-generated",
         }
         context = {
             "heading": heading,
             "lines": lines,
             "link": link,
+            "link_label": link_label,
             "request": ctx.request,
             "store_name": config.name,
             "locale": "en",
@@ -221,9 +235,18 @@ def validate(ctx: Context, event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _release(ctx: Context) -> None:
+    """The return ends without a refund: its units become returnable again."""
+    from functions.orders.store import default_repository as orders
+    from functions.returns.service import release
+
+    release(ctx.store.id, ctx.request, orders())
+
+
 def refuse(ctx: Context, event: dict[str, Any]) -> None:
     reason = str(ctx.request.get("decision", {}).get("reason", ""))
     ctx.set(status="refused", outcome_reason=reason)
+    _release(ctx)
     _email_customer(ctx, "return_refused_text", reason=reason)
 
 
@@ -250,6 +273,7 @@ def request_approval(ctx: Context, event: dict[str, Any]) -> None:
 
 def no_decision(ctx: Context, event: dict[str, Any]) -> None:
     ctx.set(status="expired")
+    _release(ctx)
     _email_staff(
         ctx,
         "A return expired without a decision",
@@ -261,6 +285,7 @@ def no_decision(ctx: Context, event: dict[str, Any]) -> None:
 
 def reject(ctx: Context, event: dict[str, Any]) -> None:
     ctx.set(status="rejected")
+    _release(ctx)
     _email_customer(ctx, "return_rejected_text")
 
 
@@ -275,39 +300,111 @@ def await_parcel(ctx: Context, event: dict[str, Any]) -> None:
 
 def not_received(ctx: Context, event: dict[str, Any]) -> None:
     ctx.set(status="closed: item not received")
+    _release(ctx)
     _email_customer(ctx, "return_not_received_text")
     _email_staff(ctx, "A return was never sent back", ["The customer was told the return is closed."])
 
 
-def refund(ctx: Context, event: dict[str, Any]) -> dict[str, Any]:
-    """Call the store's refund endpoint, signed, with an idempotency key; never issue it twice."""
-    import requests
+MONEY_OUTCOMES = frozenset({"refund", "store_credit"})
 
-    from functions.webhooks.signatures import sign_generic
 
-    if ctx.request.get("refund_status") == "done":
-        return {"status": "done", "already": True, "reference": ctx.request.get("refund_reference")}
+def _refund_problem(ctx: Context, problem: str, step: str = "refund call failed", **details: Any) -> None:
+    """Keep, in plain words, why the refund did not happen (the staff email and page show it)."""
+    ctx.set(refund_problem=problem)
+    ctx.step("system", step, problem, **details)
+
+
+def _begin_refund(ctx: Context) -> None:
+    """The last check before money moves, on the order's ledger (raises ``RefundNotAllowed``)."""
+    from functions.orders import ledger
+    from functions.orders.store import default_repository as orders
+
+    try:
+        orders().change_ledger(
+            ctx.store.id,
+            str(ctx.request["order_id"]),
+            lambda f, led: ledger.begin_refund(f, led, ctx.return_id),
+        )
+    except (ledger.NotReturnable, NotFound) as refused:
+        _refund_problem(ctx, refused.message, "refund not called")
+        raise RefundNotAllowed(refused.message) from None
+
+
+def _record_refund(ctx: Context, reference: str, note: str) -> dict[str, Any]:
+    from functions.orders import ledger
+    from functions.orders.store import default_repository as orders
+
+    ctx.repository.update(
+        ctx.store.id,
+        ctx.return_id,
+        {"refund_status": "done", "refund_reference": reference, "refunded_at": clock.isoformat(clock.now())},
+        condition="attribute_not_exists(refund_status) OR refund_status <> :done",
+        values={":done": "done"},
+    )
+    orders().change_ledger(
+        ctx.store.id,
+        str(ctx.request["order_id"]),
+        lambda f, led: ledger.refund_done(led, ctx.return_id, reference),
+    )
+    ctx.step(f"store {ctx.store.id}", "refund issued", note, reference=reference)
+    metrics.add_metric(name="RefundIssued", unit="Count", value=1)
+    return {"status": "done", "reference": reference}
+
+
+def _endpoint(ctx: Context) -> str:
+    from functions.shared.endpoints import UnsafeEndpoint, resolve_and_check
+    from functions.shared.settings import get_settings
+
     endpoint = ctx.store.config.returns.refund_endpoint
     if not endpoint:
-        ctx.step("system", "refund not called", "the store has no refund endpoint configured")
+        _refund_problem(ctx, "the store has no refund endpoint configured", "refund not called")
         raise RefundRejected("no refund endpoint configured for this store")
-    from functions.stores.store import default_repository as stores
+    try:
+        resolve_and_check(endpoint, allow_loopback=get_settings().allow_loopback_endpoints)
+    except UnsafeEndpoint as unsafe:
+        _refund_problem(ctx, f"the refund endpoint's address is not allowed ({unsafe})", "refund not called")
+        raise RefundRejected("refund endpoint not allowed") from None
+    return endpoint
 
-    secret = (stores().get_secrets(ctx.store.id).webhook.get("generic") or [""])[0]
-    key = f"{ctx.return_id}:{ctx.request.get('outcome', 'refund')}"
-    body = json.dumps(
+
+def _refund_body(ctx: Context, key: str) -> bytes:
+    return json.dumps(
         {
             "return_id": ctx.return_id,
             "order_id": ctx.request["order_id"],
             "outcome": ctx.request.get("outcome"),
             "amount": ctx.request.get("amount"),
-            "currency": ctx.store.config.currency,
+            "currency": ctx.request.get("currency") or ctx.store.config.currency,
             "items": ctx.request.get("items", []),
             "idempotency_key": key,
             "item_returned": bool(ctx.request.get("decision", {}).get("needs_return")),
         },
         separators=(",", ":"),
     ).encode()
+
+
+def refund(ctx: Context, event: dict[str, Any]) -> dict[str, Any]:
+    """Call the store's refund endpoint, signed, with one idempotency key; never issue a refund twice.
+
+    Before the call the order's ledger is checked once more (order not cancelled or refunded in full,
+    units not refunded by the store meanwhile) and the claim is marked as being refunded.
+    """
+    import requests
+
+    from functions.stores.store import default_repository as stores
+    from functions.webhooks.signatures import sign_generic
+
+    if ctx.request.get("refund_status") == "done":
+        return {"status": "done", "already": True, "reference": ctx.request.get("refund_reference")}
+    _begin_refund(ctx)
+    amount = Decimal(str(ctx.request.get("amount") or "0"))
+    outcome_kind = str(ctx.request.get("outcome", "refund"))
+    if outcome_kind in MONEY_OUTCOMES and amount <= 0:
+        return _record_refund(ctx, "", "nothing to refund: the items cost nothing")
+    endpoint = _endpoint(ctx)
+    secret = (stores().get_secrets(ctx.store.id).webhook.get("generic") or [""])[0]
+    key = f"{ctx.return_id}:{outcome_kind}"
+    body = _refund_body(ctx, key)
     headers = {
         "Content-Type": "application/json",
         "Idempotency-Key": key,
@@ -320,64 +417,87 @@ def refund(ctx: Context, event: dict[str, Any]) -> dict[str, Any]:
         from functions.shared.settings import get_settings
 
         response = requests.post(
-            endpoint, data=body, headers=headers, timeout=get_settings().refund_timeout_seconds
+            endpoint,
+            data=body,
+            headers=headers,
+            timeout=get_settings().refund_timeout_seconds,
+            allow_redirects=False,
         )
     except requests.RequestException as error:
-        ctx.step(
-            "system", "refund call failed", f"attempt {attempt}: {type(error).__name__}", idempotency_key=key
-        )
+        what = "did not answer in time" if isinstance(error, requests.Timeout) else "could not be reached"
+        _refund_problem(ctx, f"the refund endpoint {what} (attempt {attempt})", idempotency_key=key)
         raise RefundEndpointUnavailable(f"{type(error).__name__} calling the store") from None
-    if response.status_code >= 500 or response.status_code in (408, 429):
-        ctx.step(
-            "system",
-            "refund call failed",
-            f"attempt {attempt}: HTTP {response.status_code}",
-            idempotency_key=key,
+    status = response.status_code
+    if status >= 500 or status in (408, 429):
+        _refund_problem(
+            ctx, f"the refund endpoint answered HTTP {status} (attempt {attempt})", idempotency_key=key
         )
-        raise RefundEndpointUnavailable(f"the store answered {response.status_code}")
-    if response.status_code >= 300:
-        ctx.step(
-            "system",
-            "refund refused",
-            f"HTTP {response.status_code}: {response.text[:200]}",
-            idempotency_key=key,
+        raise RefundEndpointUnavailable(f"the store answered {status}")
+    if status >= 300:
+        why = "redirected the call, which Aftercare does not follow" if status < 400 else "refused the refund"
+        _refund_problem(
+            ctx, f"the refund endpoint {why} (HTTP {status})", "refund refused", idempotency_key=key
         )
-        raise RefundRejected(f"the store answered {response.status_code}")
+        raise RefundRejected(f"the store answered {status}")
     reference = ""
-    with contextlib.suppress(ValueError):  # the store may answer without a JSON body
+    with contextlib.suppress(ValueError, AttributeError):  # the store may answer without a JSON object
         reference = str(response.json().get("reference", ""))[:200]
-    ctx.repository.update(
-        ctx.store.id,
-        ctx.return_id,
-        {"refund_status": "done", "refund_reference": reference, "refunded_at": clock.isoformat(clock.now())},
-        condition="attribute_not_exists(refund_status) OR refund_status <> :done",
-        values={":done": "done"},
-    )
-    ctx.step(
-        f"store {ctx.store.id}",
-        "refund issued",
-        f"{ctx.request.get('outcome')} issued on attempt {attempt}",
-        idempotency_key=key,
-        reference=reference,
-    )
-    metrics.add_metric(name="RefundIssued", unit="Count", value=1)
-    return {"status": "done", "reference": reference}
+    return _record_refund(ctx, reference, f"{outcome_kind} issued on attempt {attempt} (key {key})")
+
+
+_PLAIN_FAILURES = {
+    "States.Timeout": "the refund step took too long",
+    "Lambda.ServiceException": "the refund step could not run",
+    "Lambda.TooManyRequestsException": "the refund step could not run",
+}
 
 
 def refund_failed(ctx: Context, event: dict[str, Any]) -> None:
-    error = event.get("error") or {}
-    ctx.set(status="failed: refund not issued")
+    """Tell staff, in plain words, why the refund did not happen, and how to go on."""
+    from functions.orders import ledger
+    from functions.orders.store import default_repository as orders
+    from functions.returns.service import REFUND_FAILED_STATUS
+
+    error = str((event.get("error") or {}).get("Error") or "")
+    current, _ = ctx.repository.get(ctx.store.id, ctx.return_id)
+    problem = str((current or {}).get("refund_problem") or _PLAIN_FAILURES.get(error, "")) or (
+        "the refund step stopped unexpectedly"
+    )
+    order = ctx.request.get("order_name") or ctx.request["order_id"]
+    money = f"{ctx.request.get('amount', '')} {ctx.request.get('currency') or ctx.store.config.currency}"
+    if error == "RefundNotAllowed":
+        ctx.set(status="closed: not refunded")
+        _release(ctx)
+        _email_staff(
+            ctx,
+            "A refund was not issued",
+            [
+                f"Aftercare did not issue the {ctx.request.get('outcome')} of {money} for order {order}: "
+                f"{problem}.",
+                "Nothing was sent to your refund endpoint, and the customer was not emailed about it.",
+            ],
+        )
+        ctx.step("system", "refund not issued", problem)
+        return
+    orders().change_ledger(
+        ctx.store.id, str(ctx.request["order_id"]), lambda f, led: ledger.refund_failed(led, ctx.return_id)
+    )
+    ctx.set(status=REFUND_FAILED_STATUS)
     _email_staff(
         ctx,
         "A refund could not be issued",
         [
-            f"The store's refund endpoint did not take the {ctx.request.get('outcome')} for order "
-            f"{ctx.request.get('order_name') or ctx.request['order_id']}.",
-            f"Last error: {error.get('Error', 'unknown')}: {str(error.get('Cause', ''))[:300]}",
-            "Nothing was refunded twice. Issue it by hand or fix the endpoint and start the return again.",
+            f"Aftercare could not issue the {ctx.request.get('outcome')} of {money} for order {order}.",
+            f"What happened: {problem}.",
+            "Nothing was refunded twice: a retry sends the same idempotency key, so your endpoint can tell "
+            "it is the same refund.",
+            "Fix the endpoint and retry from the page, or settle it in your store's admin and mark it "
+            "settled there.",
         ],
+        approval_links=True,
+        link_label="Open the return to retry the refund",
     )
-    ctx.step("system", "refund failed", str(error.get("Error", "unknown")))
+    ctx.step("system", "refund failed", problem)
 
 
 def outcome(ctx: Context, event: dict[str, Any]) -> None:
@@ -404,7 +524,7 @@ def complete(ctx: Context, event: dict[str, Any]) -> None:
     changes = 0
     if lines:
         now = clock.now()
-        facts = OrderFacts(order_id=str(ctx.request["order_id"]), refunds={ctx.return_id: lines})
+        facts = OrderFacts(order_id=str(ctx.request["order_id"]), returned={ctx.return_id: lines})
         summary = json.dumps({"return_id": ctx.return_id, "lines": lines}).encode()
         result = apply_event(
             NormalizedEvent(
@@ -433,14 +553,21 @@ def complete(ctx: Context, event: dict[str, Any]) -> None:
 
 
 def broken(ctx: Context, event: dict[str, Any]) -> None:
-    error = event.get("error") or {}
+    error = str((event.get("error") or {}).get("Error") or "unknown")
     ctx.set(status="failed: workflow error")
+    _release(ctx)
     _email_staff(
         ctx,
         "A return stopped with an error",
-        [f"{error.get('Error', 'unknown')}: {str(error.get('Cause', ''))[:300]}"],
+        [
+            f"The return workflow for order {ctx.request.get('order_name') or ctx.request['order_id']} "
+            f"stopped at an unexpected error ({error}).",
+            "No refund was issued by this step. The audit trail on the page shows how far it got.",
+        ],
+        approval_links=True,
+        link_label="Open the return",
     )
-    ctx.step("system", "workflow error", str(error.get("Error", "unknown")))
+    ctx.step("system", "workflow error", error)
 
 
 TASKS = {

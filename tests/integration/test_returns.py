@@ -341,8 +341,13 @@ def test_customer_return_page_starts_one_return(store: Store, receiver: RefundRe
     assert return_id in twice.text
     assert finished(return_id)["status"] == "SUCCEEDED"
     assert len(receiver.successes()) == 1
-    empty = store.api.post(f"/r/{link}", body="request_id=x&reason=Does+not+fit&outcome=refund", headers=FORM)
+    fresh = re.search(r'name="request_id" value="([^"]+)"', store.api.get(f"/r/{link}").text).group(1)  # type: ignore[union-attr]
+    empty = store.api.post(
+        f"/r/{link}", body=f"request_id={fresh}&reason=Does+not+fit&outcome=refund", headers=FORM
+    )
     assert empty.status == 422 and "Choose at least one item" in empty.text
+    forged = store.api.post(f"/r/{link}", body="request_id=x&item-l1=1&reason=Does+not+fit", headers=FORM)
+    assert forged.status == 422 and "out of date" in forged.text
 
 
 def test_tokens_of_another_store_reach_nothing(
