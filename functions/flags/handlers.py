@@ -10,19 +10,13 @@ from chalice.app import Blueprint, Rate
 from functions.shared.observability import logger
 
 blueprint = Blueprint(__name__)
-_ports: dict[str, Any] = {}
-
-
-def _service_ports() -> Any:
-    from functions.flags import service
-
-    if "ports" not in _ports:
-        _ports["ports"] = service.default_ports()
-    return _ports["ports"]
 
 
 def reset() -> None:
-    _ports.clear()
+    """Forget the cached ports (tests and the local stack change tables between runs)."""
+    from functions.flags import service
+
+    service.reset_ports()
 
 
 @blueprint.lambda_function(name="flag_responses")
@@ -34,7 +28,7 @@ def flag_responses(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from functions.flags import service
     from functions.shared.dynamo import from_item
 
-    ports = _service_ports()
+    ports = service.shared_ports()
 
     def handle(record: DynamoDBRecord) -> str:
         if record.event_name is None or record.event_name.name == "REMOVE":
@@ -57,7 +51,7 @@ def flag_responses(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def escalate(event: Any) -> dict[str, int]:
     from functions.flags import service
 
-    return {"escalated": service.escalate(_service_ports())}
+    return {"escalated": service.escalate(service.shared_ports())}
 
 
 # Lambda imports this module directly; importing the app attaches its middleware (see outreach.handlers).

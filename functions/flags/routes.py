@@ -30,9 +30,7 @@ STATUSES = ("open", "overdue", "resolved")
 
 
 def _open(token: str) -> service.StaffView:
-    from functions.flags.handlers import _service_ports
-
-    return service.open_staff(token, _service_ports())
+    return service.open_staff(token, service.shared_ports())
 
 
 def _problem(error: Exception) -> Response:
@@ -51,8 +49,10 @@ def _page(
     config = view.store.config
     customer = view.flag.get("customer") or {}
     first = str(customer.get("name") or "").split(" ")[0] or "there"
+    from functions.shared.texts import render_reply_template
+
     templates = {
-        name: text.replace("{name}", first).replace("{store}", config.name)
+        name: render_reply_template(text, name=first, store=config.name)
         for name, text in config.alerts.reply_templates.items()
     }
     return html_page(
@@ -72,6 +72,7 @@ def _page(
         notice=notice,
         error=error,
         offers=service.OFFERS,
+        offer=service.offer_context(view, service.shared_ports()),
         overdue=clock.parse_iso(str(view.flag["sla_deadline"])) <= clock.now(),
         returns=_returns_of(view),
     )
@@ -101,8 +102,6 @@ def staff_page(token: str) -> Any:
 
 @route(blueprint, "/staff/{token}", methods=("POST",), content_types=FORM)
 def staff_action(token: str) -> Any:
-    from functions.flags.handlers import _service_ports
-
     try:
         view = _open(token)
     except (tokens.TokenError, NotFound) as error:
@@ -112,7 +111,7 @@ def staff_action(token: str) -> Any:
     if len(data) > MAX_FORM_BYTES:
         return _page(view, 413, error="The form is too large.")
     form = {k: v[0] for k, v in parse_qs(data.decode("utf-8", "replace"), keep_blank_values=True).items()}
-    ports = _service_ports()
+    ports = service.shared_ports()
     action = form.get("action", "")
     try:
         view.check(form.get("csrf", ""))
@@ -126,13 +125,23 @@ def staff_action(token: str) -> Any:
             notice = "Marked as resolved."
         elif action == "offer":
             started = service.offer(
-                view, form.get("offer", ""), form.get("note", ""), form.get("action_id", ""), ports
+                view,
+                form.get("offer", ""),
+                form.get("note", ""),
+                form.get("action_id", ""),
+                ports,
+                outside_policy_ok=form.get("outside_policy_ok") == "1",
             )
             notice = f"The {form.get('offer')} was offered (request {started['return_id']})."
+        elif action == "reopen":
+            service.reopen(view, ports)
+            notice = "Reopened: you can reply or make an offer again."
         else:
             return _page(view, 422, error="Choose an action.")
     except service.ActionRefused as refused:
         return _page(_open(token), 422, error=refused.message, draft=form.get("reply", ""))
+    except flag_store.DuplicateReply:
+        notice = "This reply was already sent a moment ago; it was not sent again."
     except flag_store.AlreadyDone:
         notice = "This was already done: submitting the form again changes nothing."
     return _page(_open(token), notice=notice)

@@ -13,7 +13,7 @@ from typing import Any
 from functions.customers.store import CustomerRepository, customer_key
 from functions.flags import evaluate
 from functions.flags.sentiment import Analyzer
-from functions.flags.store import AlreadyDone, FlagRepository, flag_id
+from functions.flags.store import AlreadyDone, FlagRepository, FlagResolved, flag_id
 from functions.orders.store import OrderRepository
 from functions.outreach import mailer
 from functions.outreach.compose import Email, address, one_line
@@ -246,13 +246,27 @@ def open_staff(token_text: str, ports: Ports) -> StaffView:
     return StaffView(token, token_text, store, flag, answer, ports.signing_key)
 
 
-def _once(view: StaffView, action_id: str, ports: Ports) -> None:
+REPLY_DEDUPE_WINDOW = timedelta(minutes=15)
+
+
+def _once(view: StaffView, action_id: str, ports: Ports, reply_text: str | None = None) -> str | None:
+    """Claim this form's action on the open flag (see ``FlagRepository.claim_action``); returns the digest."""
     if not action_id or len(action_id) > 64:
         raise ActionRefused("This form is incomplete. Reload the page and try again.")
+    digest = None
+    if reply_text is not None:
+        normalised = " ".join(reply_text.split()).casefold()
+        digest = "r" + hashlib.sha256(normalised.encode("utf-8")).hexdigest()[:32]
+    since = clock.isoformat(clock.now() - REPLY_DEDUPE_WINDOW)
     try:
-        ports.flags.claim_action(view.store.id, view.flag["flag_id"], action_id)
-    except AlreadyDone:
-        raise AlreadyDone("this form was already submitted") from None
+        ports.flags.claim_action(
+            view.store.id, view.flag["flag_id"], action_id, reply_digest=digest, since=since
+        )
+    except FlagResolved:
+        raise ActionRefused(
+            "This flag is resolved. Reopen it first if something still needs doing."
+        ) from None
+    return digest
 
 
 def reply(view: StaffView, text: str, action_id: str, resolve: bool, ports: Ports) -> None:
@@ -270,7 +284,34 @@ def reply(view: StaffView, text: str, action_id: str, resolve: bool, ports: Port
     suppressed = (profile.get("suppressed") or {}).get("reason")
     if suppressed in {"bounced", "complained"}:
         raise ActionRefused(f"The customer's address {suppressed}; Aftercare will not email it.")
-    _once(view, action_id, ports)
+    digest = _once(view, action_id, ports, reply_text=body)
+    message = _reply_email(view, body, customer, email)
+    try:
+        message_id = mailer.send(
+            message, ports.configuration_set, "staff-reply", ports.retries, ports.retry_base_ms
+        )
+    except (mailer.TransientSendError, mailer.PermanentSendError):
+        ports.flags.release_action(view.store.id, view.flag["flag_id"], action_id, reply_digest=digest)
+        raise ActionRefused(
+            "The reply could not be sent just now. Nothing was emailed; try again in a minute."
+        ) from None
+    action = {
+        "at": clock.isoformat(clock.now()),
+        "actor": view.actor,
+        "action": "reply",
+        "text": body,
+        "message_id": message_id,
+    }
+    created = clock.parse_iso(str(view.flag["created_at"]))
+    ports.flags.record_action(
+        view.store.id, view.flag["flag_id"], action, reply=True, resolve=resolve, created_at=created
+    )
+    metrics.add_metric(
+        name="SecondsToFirstReply", unit="Seconds", value=max(0.0, (clock.now() - created).total_seconds())
+    )
+
+
+def _reply_email(view: StaffView, body: str, customer: dict[str, Any], email: str) -> Email:
     config = view.store.config
     subject = str(view.flag.get("original_subject") or f"Your order {view.flag['order_name']}")
     headers = {
@@ -292,7 +333,7 @@ def reply(view: StaffView, text: str, action_id: str, resolve: bool, ports: Port
         "locale": str(customer.get("locale") or config.default_locale),
         "accent": config.emails.accent_color,
     }
-    message = Email(
+    return Email(
         store_id=view.store.id,
         sender=str(config.sender.email),
         to=email,
@@ -300,27 +341,6 @@ def reply(view: StaffView, text: str, action_id: str, resolve: bool, ports: Port
         html=render("emails/staff_reply.html", **context),
         text=render("emails/staff_reply.txt", **context),
         headers=headers,
-    )
-    try:
-        message_id = mailer.send(
-            message, ports.configuration_set, "staff-reply", ports.retries, ports.retry_base_ms
-        )
-    except (mailer.TransientSendError, mailer.PermanentSendError) as error:
-        ports.flags.release_action(view.store.id, view.flag["flag_id"], action_id)
-        raise ActionRefused(f"The reply could not be sent ({error}). Try again in a minute.") from None
-    action = {
-        "at": clock.isoformat(clock.now()),
-        "actor": view.actor,
-        "action": "reply",
-        "text": body,
-        "message_id": message_id,
-    }
-    created = clock.parse_iso(str(view.flag["created_at"]))
-    ports.flags.record_action(
-        view.store.id, view.flag["flag_id"], action, reply=True, resolve=resolve, created_at=created
-    )
-    metrics.add_metric(
-        name="SecondsToFirstReply", unit="Seconds", value=max(0.0, (clock.now() - created).total_seconds())
     )
 
 
@@ -342,15 +362,89 @@ def resolve(view: StaffView, note: str, action_id: str, ports: Ports) -> None:
     )
 
 
-def offer(view: StaffView, kind: str, note: str, action_id: str, ports: Ports) -> dict[str, Any]:
-    """Offer a refund, return or replacement: recorded on the flag and handed to the returns service."""
-    from functions.returns.service import start
+def reopen(view: StaffView, ports: Ports) -> None:
+    try:
+        ports.flags.reopen(view.store.id, view.flag["flag_id"], view.actor)
+    except AlreadyDone:
+        raise AlreadyDone("this flag is open already") from None
+
+
+@dataclass(frozen=True)
+class OfferContext:
+    """What a staff offer on this flag would return: the order line, and how the policy sees it."""
+
+    line_item_id: str | None
+    problem: str  # why no offer is possible at all (empty: possible)
+    warnings: list[str]  # why the store's policy would refuse a customer asking for the same
+
+
+def offer_context(view: StaffView, ports: Ports) -> OfferContext:
+    from functions.orders import ledger
+    from functions.returns import policy
+
+    product = view.flag.get("product") or {}
+    stored = ports.orders.get_order(view.store.id, str(view.flag["order_id"]))
+    line = None
+    if stored is not None and stored.facts.items is not None:
+        line = next((i for i in stored.facts.items.items if i.product_key == product.get("id")), None)
+    if stored is None or line is None:
+        return OfferContext(
+            None,
+            "Aftercare has no line items for this order, so it cannot offer a refund or return here. "
+            "Use your store's admin.",
+            [],
+        )
+    left = ledger.returnable(stored.facts, stored.ledger).get(line.id, 0)
+    if left < 1:
+        why = ledger.closed_because(stored.facts) or "this item was already returned or refunded"
+        return OfferContext(line.id, f"Nothing left to offer: {why}.", [])
+    facts = stored.facts
+    delivered = facts.delivered_at or (
+        facts.fulfilled_at + view.store.config.outreach.transit_time if facts.fulfilled_at else None
+    )
+    described = [{"name": line.name, "product_type": line.product_type}]
+    warnings = policy.outside_policy(described, view.store.config, delivered, clock.now())
+    return OfferContext(line.id, "", warnings)
+
+
+def offer(
+    view: StaffView, kind: str, note: str, action_id: str, ports: Ports, *, outside_policy_ok: bool = False
+) -> dict[str, Any]:
+    """Offer a refund, return or replacement of the flagged item: the units are held, the workflow starts.
+
+    A staff decision is never refused by the store's policy, but an offer outside it must be confirmed.
+    """
+    from functions.orders import ledger
+    from functions.returns.service import Requested, return_id_for, start
     from functions.returns.store import default_repository
 
     if kind not in OFFERS:
         raise ActionRefused("Choose a refund, a return or a replacement.")
+    context = offer_context(view, ports)
+    if context.problem or context.line_item_id is None:
+        raise ActionRefused(context.problem)
+    if context.warnings and not outside_policy_ok:
+        raise ActionRefused(
+            "This offer is outside the store's return policy: "
+            + " ".join(context.warnings)
+            + " Tick the confirmation box to offer it anyway."
+        )
     _once(view, action_id, ports)
-    started = start(view.store, _offer_request(view, kind, note, ports), default_repository(), view.actor)
+    flag = view.flag
+    requested = Requested(
+        return_id=return_id_for(view.store.id, str(flag["flag_id"]), kind),
+        order_id=str(flag["order_id"]),
+        lines={context.line_item_id: 1},
+        outcome=kind,
+        reason=f"offered by staff: {note or 'no note'}",
+        source="staff",
+        extra={"flag_id": flag["flag_id"]},
+    )
+    try:
+        started = start(view.store, requested, default_repository(), ports.orders, view.actor)
+    except (ledger.NotReturnable, NotFound) as refused:
+        ports.flags.release_action(view.store.id, flag["flag_id"], action_id)
+        raise ActionRefused(f"The offer was not made: {refused.message}") from None
     action = {
         "at": clock.isoformat(clock.now()),
         "actor": view.actor,
@@ -360,80 +454,66 @@ def offer(view: StaffView, kind: str, note: str, action_id: str, ports: Ports) -
     }
     ports.flags.record_action(
         view.store.id,
-        view.flag["flag_id"],
+        flag["flag_id"],
         action,
         reply=False,
         resolve=False,
-        created_at=clock.parse_iso(str(view.flag["created_at"])),
+        created_at=clock.parse_iso(str(flag["created_at"])),
     )
     return started
-
-
-def _offer_request(view: StaffView, kind: str, note: str, ports: Ports) -> dict[str, Any]:
-    """The return request behind a staff offer: the flagged product, priced from the order."""
-    from functions.returns.service import return_id_for
-
-    flag = view.flag
-    product = flag.get("product") or {}
-    order = ports.orders.load(view.store.id, str(flag["order_id"]))
-    line = None
-    if order is not None and order.facts.items is not None:
-        line = next((i for i in order.facts.items.items if i.product_key == product.get("id")), None)
-    items = []
-    if product:
-        items.append(
-            {
-                "product_id": product.get("id"),
-                "line_item_id": line.id if line else None,
-                "name": product.get("name"),
-                "product_type": line.product_type if line else None,
-                "quantity": 1,
-                "price": str(line.price) if line and line.price is not None else "0",
-            }
-        )
-    return {
-        "return_id": return_id_for(view.store.id, str(flag["flag_id"]), kind),
-        "order_id": flag["order_id"],
-        "order_name": flag.get("order_name"),
-        "items": items,
-        "outcome": kind,
-        "reason": f"offered by staff: {note or 'no note'}",
-        "source": "staff",
-        "customer": flag.get("customer"),
-        "flag_id": flag["flag_id"],
-    }
 
 
 # ------------------------------------------------------------------------------------- SLA
 
 
 def escalate(ports: Ports) -> int:
-    """Email the escalation contacts about every open flag past its deadline, once per flag."""
+    """Email the escalation contacts about every open, unanswered flag past its deadline, once per flag.
+
+    One flag (or one store) that fails is logged and counted and never stops the others.
+    """
     now = clock.now()
     escalated = 0
     for shard in range(ports.flags.shards):
         for flag in ports.flags.overdue(shard, now):
-            store = ports.stores.get(str(flag["store_id"]), cached=True)
             try:
-                ports.flags.mark_escalated(store.id, str(flag["flag_id"]))
-            except AlreadyDone:
-                continue
-            recipients = store.config.staff.escalation_emails or store.config.staff.alert_emails
-            for person in recipients:
-                email = _flag_email(ports, store, flag, str(person), overdue=True)
-                try:
-                    mailer.send(
-                        email, ports.configuration_set, "escalation", ports.retries, ports.retry_base_ms
-                    )
-                except (mailer.TransientSendError, mailer.PermanentSendError):
-                    logger.exception(
-                        "escalation email failed", extra={"flag": flag["flag_id"], "to": str(person)}
-                    )
-                    metrics.add_metric(name="EscalationFailed", unit="Count", value=1)
-            escalated += 1
+                escalated += _escalate_one(flag, ports)
+            except Exception:
+                logger.exception("could not escalate a flag", extra={"flag": flag.get("flag_id")})
+                metrics.add_metric(name="EscalationFailed", unit="Count", value=1)
     if escalated:
         metrics.add_metric(name="FlagEscalated", unit="Count", value=escalated)
     return escalated
+
+
+def _escalate_one(flag: dict[str, Any], ports: Ports) -> int:
+    store = ports.stores.get(str(flag["store_id"]), cached=True)
+    try:
+        ports.flags.mark_escalated(store.id, str(flag["flag_id"]))
+    except AlreadyDone:
+        return 0
+    recipients = store.config.staff.escalation_emails or store.config.staff.alert_emails
+    for person in recipients:
+        email = _flag_email(ports, store, flag, str(person), overdue=True)
+        try:
+            mailer.send(email, ports.configuration_set, "escalation", ports.retries, ports.retry_base_ms)
+        except (mailer.TransientSendError, mailer.PermanentSendError):
+            logger.exception("escalation email failed", extra={"flag": flag["flag_id"], "to": str(person)})
+            metrics.add_metric(name="EscalationFailed", unit="Count", value=1)
+    return 1
+
+
+_shared: dict[str, Ports] = {}
+
+
+def shared_ports() -> Ports:
+    """The ports of this process, built on first use (a warm Lambda reuses them)."""
+    if "ports" not in _shared:
+        _shared["ports"] = default_ports()
+    return _shared["ports"]
+
+
+def reset_ports() -> None:
+    _shared.clear()
 
 
 def default_ports() -> Ports:

@@ -23,6 +23,14 @@ class AlreadyDone(Exception):
     """This action (or alert) was carried out before: do not repeat its side effects."""
 
 
+class FlagResolved(AlreadyDone):
+    """The flag is resolved: staff must reopen it before acting on it again."""
+
+
+class DuplicateReply(AlreadyDone):
+    """The same reply text was sent for this flag a moment ago."""
+
+
 def flag_id(response_pk: str, response_sk: str) -> str:
     return "f" + hashlib.sha256(f"{response_pk}/{response_sk}".encode()).hexdigest()[:23]
 
@@ -54,6 +62,7 @@ class FlagRepository:
             "status": OPEN,
             "open_store": flag["store_id"],
             "sla_shard": self.shard_of(flag["flag_id"]),
+            "reply_digests": {},
         }
         try:
             self.client.put_item(
@@ -139,25 +148,82 @@ class FlagRepository:
             "recording an alert",
         )
 
-    def claim_action(self, store_id: str, flag: str, action_id: str) -> None:
-        """Reserve a staff action by its form's id: a second submit of the same form does nothing."""
-        self._update(
-            store_id,
-            flag,
-            "ADD action_ids :ids",
-            "attribute_exists(sk) AND NOT contains(action_ids, :id)",
-            {":ids": {"SS": [action_id]}, ":id": {"S": action_id}},
-            "claiming an action",
+    def claim_action(
+        self, store_id: str, flag: str, action_id: str, *, reply_digest: str | None = None, since: str = ""
+    ) -> None:
+        """Reserve a staff action by its form's id, on an open flag only: the one place that enforces both.
+
+        A second submit of the same form does nothing (``AlreadyDone``); a resolved flag refuses every
+        action until it is reopened (``FlagResolved``). A reply also claims its text's digest: the same text
+        again after ``since`` is refused (``DuplicateReply``), and the flag leaves the escalation index at
+        once, so a flag being answered is never escalated.
+        """
+        condition = "attribute_exists(sk) AND #status = :open AND NOT contains(action_ids, :id)"
+        values: dict[str, Any] = {":ids": {"SS": [action_id]}, ":id": {"S": action_id}, ":open": {"S": OPEN}}
+        names = {"#status": "status"}
+        expression = "ADD action_ids :ids"
+        if reply_digest is not None:
+            expression = "SET reply_digests.#digest = :now, replying = :id REMOVE sla_shard " + expression
+            condition += (
+                " AND (attribute_not_exists(reply_digests.#digest) OR reply_digests.#digest < :since)"
+            )
+            names["#digest"] = reply_digest
+            values.update({":now": {"S": clock.isoformat(clock.now())}, ":since": {"S": since}})
+        try:
+            self._update(store_id, flag, expression, condition, values, "claiming an action", names)
+        except AlreadyDone:
+            raise self._why_refused(store_id, flag, action_id) from None
+
+    def _why_refused(self, store_id: str, flag: str, action_id: str) -> AlreadyDone:
+        current = self.get(store_id, flag) or {}
+        if current.get("status") != OPEN:
+            return FlagResolved("this flag is resolved")
+        if action_id in (current.get("action_ids") or []):
+            return AlreadyDone("this form was already submitted")
+        return DuplicateReply("the same reply was sent a moment ago")
+
+    def release_action(
+        self, store_id: str, flag: str, action_id: str, *, reply_digest: str | None = None
+    ) -> None:
+        """Undo a claim whose action did not happen (the reply could not be sent)."""
+        expression = "DELETE action_ids :ids"
+        names: dict[str, str] | None = None
+        values: dict[str, Any] = {":ids": {"SS": [action_id]}}
+        if reply_digest is not None:
+            expression = "REMOVE reply_digests.#digest, replying " + expression
+            names = {"#digest": reply_digest}
+            if self._unanswered(store_id, flag):
+                expression = "SET sla_shard = :shard " + expression
+                values[":shard"] = {"S": self.shard_of(flag)}
+        self._update(store_id, flag, expression, "attribute_exists(sk)", values, "releasing an action", names)
+
+    def _unanswered(self, store_id: str, flag: str) -> bool:
+        current = self.get(store_id, flag) or {}
+        return (
+            current.get("status") == OPEN
+            and not current.get("first_reply_at")
+            and not current.get("escalated_at")
         )
 
-    def release_action(self, store_id: str, flag: str, action_id: str) -> None:
+    def reopen(self, store_id: str, flag: str, actor: str) -> None:
+        """A resolved flag is open again (listed as open; not escalated again)."""
+        action = {"at": clock.isoformat(clock.now()), "actor": actor, "action": "reopen", "text": ""}
         self._update(
             store_id,
             flag,
-            "DELETE action_ids :ids",
-            "attribute_exists(sk)",
-            {":ids": {"SS": [action_id]}},
-            "releasing an action",
+            "SET #status = :open, open_store = :store, updated_at = :now, "
+            "actions = list_append(if_not_exists(actions, :empty), :action) REMOVE resolved_at, resolved_by",
+            "#status = :resolved",
+            {
+                ":open": {"S": OPEN},
+                ":resolved": {"S": RESOLVED},
+                ":store": {"S": store_id},
+                ":now": {"S": clock.isoformat(clock.now())},
+                ":empty": {"L": []},
+                ":action": to_value([action]),
+            },
+            "reopening a flag",
+            {"#status": "status"},
         )
 
     def record_action(
@@ -177,18 +243,20 @@ class FlagRepository:
             ":empty": {"L": []},
             ":now": {"S": clock.isoformat(now)},
         }
-        removes = []
+        removes: list[str] = []
         if reply:
             sets += [
                 "first_reply_at = if_not_exists(first_reply_at, :now)",
                 "seconds_to_first_reply = if_not_exists(seconds_to_first_reply, :took)",
             ]
             values[":took"] = {"N": str(int((now - created_at).total_seconds()))}
+            removes = ["replying", "sla_shard"]
         if resolve:
             sets += ["#status = :resolved", "resolved_at = :now", "resolved_by = :actor"]
             values[":resolved"] = {"S": RESOLVED}
             values[":actor"] = {"S": str(action.get("actor", ""))}
-            removes = ["open_store", "sla_shard"]
+            removes = [*removes, "open_store", "sla_shard"]
+        removes = list(dict.fromkeys(removes))
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         self._update(
             store_id,
@@ -201,11 +269,13 @@ class FlagRepository:
         )
 
     def mark_escalated(self, store_id: str, flag: str) -> None:
+        """Escalate once, and only a flag still open with no reply sent or being sent."""
         self._update(
             store_id,
             flag,
             "SET escalated_at = :now REMOVE sla_shard",
-            "attribute_exists(sla_shard) AND #status = :open",
+            "attribute_exists(sla_shard) AND #status = :open AND attribute_not_exists(first_reply_at) "
+            "AND attribute_not_exists(replying)",
             {":now": {"S": clock.isoformat(clock.now())}, ":open": {"S": OPEN}},
             "escalating a flag",
             {"#status": "status"},

@@ -23,6 +23,7 @@ from functions.stores.models import Store
 
 SURVEY_TTL = timedelta(days=60)
 UNSUBSCRIBE_TTL = timedelta(days=400)
+RETURN_TTL = timedelta(days=120)
 SURVEY = "survey"
 UNSUBSCRIBE = "unsubscribe"
 
@@ -71,8 +72,18 @@ def _ordered_at(items: list[dict[str, Any]], fallback: datetime) -> datetime:
     return min(times) if times else fallback
 
 
-def compose(store: Store, items: list[dict[str, Any]], signing_key: bytes, base_url: str) -> Email:
-    """The email for ``items`` (all for the same customer of ``store``, due now)."""
+def compose(
+    store: Store,
+    items: list[dict[str, Any]],
+    signing_key: bytes,
+    base_url: str,
+    return_order: str | None = None,
+) -> Email:
+    """The email for ``items`` (all for the same customer of ``store``, due now).
+
+    ``return_order`` is the order a "Start a return" link opens; without one there is no such link
+    (nothing on the customer's orders is left to return).
+    """
     config = store.config
     customer = items[0].get("customer") or {}
     email = str(customer["email"])
@@ -142,13 +153,12 @@ def compose(store: Store, items: list[dict[str, Any]], signing_key: bytes, base_
         claims={"c": customer_key(email)},
     )
     unsubscribe_url = f"{base}/u/{unsubscribe_token}"
-    return_token = tokens.sign(
-        signing_key,
-        purpose="return",
-        store_id=store.id,
-        ttl=timedelta(days=120),
-        claims={"o": items[0]["order_id"]},
-    )
+    return_url = None
+    if return_order is not None:
+        return_token = tokens.sign(
+            signing_key, purpose="return", store_id=store.id, ttl=RETURN_TTL, claims={"o": return_order}
+        )
+        return_url = f"{base}/r/{return_token}"
     name = one_line(customer.get("name"), 80)
     context = {
         "t": t,
@@ -164,7 +174,7 @@ def compose(store: Store, items: list[dict[str, Any]], signing_key: bytes, base_
         "reviews": reviews,
         "nps": nps,
         "unsubscribe_url": unsubscribe_url,
-        "return_url": f"{base}/r/{return_token}",
+        "return_url": return_url,
         "footer_reason": t(
             "footer_reason",
             store=store_name,

@@ -300,6 +300,7 @@ class OutreachQueue:
             "attempts": 0,
             "created_at": clock.isoformat(clock.now()),
             "due_at": clock.isoformat(at),
+            "first_due_at": clock.isoformat(at),
             "due_shard": due_shard(pk, outreach_id, self.shards),
             "due_key": due_key(at, str(item["store_id"]), str(item["order_id"]), outreach_id),
             "history": [

@@ -18,11 +18,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from functions.customers.store import CustomerRepository, customer_key
+from functions.orders import ledger, planning
+from functions.orders.store import OrderRepository, StoredOrder
 from functions.outreach import mailer
-from functions.outreach.compose import compose
+from functions.outreach.compose import Email, compose
 from functions.outreach.store import FAILED, PENDING, SENDING, SKIPPED, Due, LostRace, OutreachQueue
 from functions.shared import clock
-from functions.shared.errors import AftercareError
+from functions.shared.errors import AftercareError, DependencyFailed, Throttled
 from functions.shared.observability import logger, metrics
 from functions.stores.models import Store
 from functions.stores.store import StoreRepository
@@ -53,6 +55,7 @@ class Ports:
     queue: OutreachQueue
     stores: StoreRepository
     customers: CustomerRepository
+    orders: OrderRepository
     signing_key: bytes
     base_url: str
     configuration_set: str
@@ -72,16 +75,73 @@ def _groups(items: list[Due]) -> list[list[Due]]:
     return list(grouped.values())
 
 
-def _skip_reason(due: Due, ports: Ports) -> str | None:
+@dataclass
+class Orders:
+    """The orders of one group, read once after the claim: their state decides what may still be sent."""
+
+    ports: Ports
+    store: Store
+    found: dict[str, StoredOrder | None] = field(default_factory=dict)
+
+    def get(self, order_id: str) -> StoredOrder | None:
+        if order_id not in self.found:
+            self.found[order_id] = self.ports.orders.get_order(self.store.id, order_id)
+        return self.found[order_id]
+
+
+def _skip_reason(due: Due, ports: Ports, store: Store, orders: Orders) -> str | None:
+    """Why a claimed item must not be sent after all, or ``None``."""
     if not due.email:
         return "no email"
     if due.item.get("answered_at"):
         return "answered"
+    first_due = clock.parse_iso(str(due.item.get("first_due_at") or due.item["due_at"]))
+    if clock.now() - first_due > store.config.outreach.max_lateness:
+        return "too late"
     original = due.item.get("reminder_of")
     if original:
         first = ports.queue.get(str(due.item["pk"]), str(original))
         if first is None or first.get("answered_at"):
             return "answered"
+    stored = orders.get(str(due.item["order_id"]))
+    if stored is None:
+        return None  # an order known only through its plan (its item expired): nothing to check against
+    return _order_reason(due, stored)
+
+
+def _order_reason(due: Due, stored: StoredOrder) -> str | None:
+    why = planning.why_not_planned(stored.facts)
+    if why in {"test order", "order cancelled", "order refunded", "every item refunded"}:
+        return why
+    active = {item.product_key for item in planning.active_items(stored.facts)}
+    products = [str(p.get("product_id")) for p in due.item.get("products") or []]
+    if any(product not in active for product in products):
+        return "item refunded or returned"
+    if due.item.get("reminder_of") and _in_open_return(stored, products):
+        return "return open"
+    return None
+
+
+def _in_open_return(stored: StoredOrder, products: list[str]) -> bool:
+    lines = (
+        {item.id for item in stored.facts.items.items if item.product_key in products}
+        if stored.facts.items
+        else set()
+    )
+    holding = {ledger.OPEN, ledger.REFUNDING, ledger.REFUND_FAILED}
+    return any(claim.state in holding and lines & set(claim.lines) for claim in stored.ledger.claims.values())
+
+
+def _return_order(store: Store, items: list[dict[str, Any]], orders: Orders) -> str | None:
+    """The order the email's "Start a return" link opens: the first with something left to return."""
+    from functions.returns.service import returnable_items
+
+    for order_id in dict.fromkeys(str(item["order_id"]) for item in items):
+        stored = orders.get(order_id)
+        if stored is not None and stored.facts.items is not None:
+            _, nothing = returnable_items(store, stored.facts, stored.ledger)
+            if not nothing:
+                return order_id
     return None
 
 
@@ -92,8 +152,7 @@ def _suppression(store: Store, email: str, ports: Ports) -> str | None:
     return None
 
 
-def _send_group(group: list[Due], ports: Ports, report: Report) -> None:
-    claim = uuid.uuid4().hex
+def _claim_all(group: list[Due], claim: str, ports: Ports, report: Report) -> list[Due]:
     claimed: list[Due] = []
     for due in group:
         try:
@@ -101,90 +160,143 @@ def _send_group(group: list[Due], ports: Ports, report: Report) -> None:
             claimed.append(due)
         except LostRace:
             report.lost_races += 1
+    return claimed
+
+
+def _send_group(group: list[Due], ports: Ports, report: Report) -> None:
+    """Claim a customer's due items and send them one email. A failure stays inside this group."""
+    claim = uuid.uuid4().hex
+    claimed = _claim_all(group, claim, ports, report)
     if not claimed:
         return
-    sending_started = False
-    reserved_at: datetime | None = None
-    store: Store | None = None
+    attempt = _Attempt(claimed, claim, ports, report)
     try:
-        store = ports.stores.get(claimed[0].store_id, cached=True)
-        ready: list[Due] = []
-        for due in claimed:
-            reason = _skip_reason(due, ports)
-            if reason:
-                ports.queue.finish(due, claim, SKIPPED, reason)
-                report.skip(reason)
-            else:
-                ready.append(due)
+        attempt.run()
+    except mailer.PermanentSendError as error:
+        attempt.give_up(str(error), "EmailFailed")
+    except mailer.TransientSendError as error:
+        attempt.release_contact()
+        _retry(claimed, claim, str(error), ports, report)
+    except (Throttled, DependencyFailed) as error:
+        # AWS trouble before SES took the email: put the items back to try again (counted, so never forever).
+        logger.warning("sweep group put back", extra={"error": error.message, "sending": attempt.sending})
+        if not attempt.sending:
+            attempt.release_contact()
+            _retry(claimed, claim, error.message, ports, report)
+    except Exception as error:
+        # This group's data cannot be sent (or a bug): fail its items with the reason; everyone else proceeds.
+        logger.exception(
+            "sweep group failed", extra={"store_id": claimed[0].store_id, "sending": attempt.sending}
+        )
+        if not attempt.sending:
+            attempt.give_up(f"could not prepare the email ({type(error).__name__})", "EmailBroken")
+
+
+@dataclass
+class _Attempt:
+    claimed: list[Due]
+    claim: str
+    ports: Ports
+    report: Report
+    store: Store | None = None
+    reserved_at: datetime | None = None
+    sending: bool = False
+
+    def run(self) -> None:
+        ports, report = self.ports, self.report
+        self.store = store = ports.stores.get(self.claimed[0].store_id, cached=True)
+        orders = Orders(ports, store)
+        ready = self._ready(store, orders)
         if not ready:
             return
         email = ready[0].email
         suppressed = _suppression(store, email, ports)
         if suppressed:
-            for due in ready:
-                ports.queue.finish(due, claim, SKIPPED, suppressed)
-            report.skip(suppressed, len(ready))
+            self._skip_all(ready, suppressed)
             return
+        if not self._reserve(store, email, ready):
+            return
+        items = [due.item for due in ready]
+        message = compose(
+            store, items, ports.signing_key, ports.base_url, _return_order(store, items, orders)
+        )
+        kind = "+".join(sorted({str(due.item["kind"]) for due in ready}))
+        self.sending = True
+        message_id = mailer.send(message, ports.configuration_set, kind, ports.retries, ports.retry_base_ms)
+        report.emails += 1
+        metrics.add_metric(name="EmailSent", unit="Count", value=1)
+        self._record_sent(ready, message_id, message)
+
+    def _ready(self, store: Store, orders: Orders) -> list[Due]:
+        ready: list[Due] = []
+        for due in self.claimed:
+            reason = _skip_reason(due, self.ports, store, orders)
+            if reason:
+                self.ports.queue.finish(due, self.claim, SKIPPED, reason)
+                self.report.skip(reason)
+            else:
+                ready.append(due)
+        return ready
+
+    def _skip_all(self, ready: list[Due], reason: str) -> None:
+        for due in ready:
+            self.ports.queue.finish(due, self.claim, SKIPPED, reason)
+        self.report.skip(reason, len(ready))
+
+    def _reserve(self, store: Store, email: str, ready: list[Due]) -> bool:
+        """The frequency cap: one conditional write on the customer record; capped items wait their turn."""
         now = clock.now()
         cap = store.config.outreach.frequency_cap
-        if not ports.customers.reserve_contact(store.id, email, now, now - cap):
-            profile = ports.customers.get(store.id, customer_key(email)) or {}
-            if profile.get("suppressed"):
-                for due in ready:
-                    ports.queue.finish(due, claim, SKIPPED, str(profile["suppressed"].get("reason")))
-                report.skip(str(profile["suppressed"].get("reason")), len(ready))
-                return
-            last = clock.parse_iso(str(profile.get("last_contacted_at") or clock.isoformat(now)))
-            until = max(last + cap, now + timedelta(minutes=1))
-            for due in ready:
-                ports.queue.release(due, claim, until, f"frequency cap: waits until {clock.isoformat(until)}")
-            report.deferred += len(ready)
-            metrics.add_metric(name="EmailDeferredByCap", unit="Count", value=len(ready))
-            return
-        reserved_at = now
-        message = compose(store, [due.item for due in ready], ports.signing_key, ports.base_url)
-        kind = "+".join(sorted({str(due.item["kind"]) for due in ready}))
-        sending_started = True
-        message_id = mailer.send(message, ports.configuration_set, kind, ports.retries, ports.retry_base_ms)
-    except mailer.PermanentSendError as error:
-        _release_contact(ports, store, claimed, reserved_at)
-        for due in claimed:
+        if self.ports.customers.reserve_contact(store.id, email, now, now - cap):
+            self.reserved_at = now
+            return True
+        profile = self.ports.customers.get(store.id, customer_key(email)) or {}
+        if profile.get("suppressed"):
+            self._skip_all(ready, str(profile["suppressed"].get("reason")))
+            return False
+        last = clock.parse_iso(str(profile.get("last_contacted_at") or clock.isoformat(now)))
+        until = max(last + cap, now + timedelta(minutes=1))
+        for due in ready:
+            self.ports.queue.release(
+                due, self.claim, until, f"frequency cap: waits until {clock.isoformat(until)}"
+            )
+        self.report.deferred += len(ready)
+        metrics.add_metric(name="EmailDeferredByCap", unit="Count", value=len(ready))
+        return False
+
+    def _record_sent(self, ready: list[Due], message_id: str, message: Email) -> None:
+        sent_at = clock.now()
+        for due in ready:
+            reminder = None
+            seconds = due.item.get("reminder_after_seconds")
+            if due.item["kind"] == "review" and seconds and not due.item.get("reminder_of"):
+                reminder = self.ports.queue.reminder_item(due, sent_at + timedelta(seconds=int(seconds)))
+            try:
+                self.ports.queue.sent(
+                    due, self.claim, message_id, reminder, message.headers["Message-ID"], message.subject
+                )
+                self.report.items_sent += 1
+            except LostRace:
+                self.report.lost_races += 1
+            metrics.add_metric(
+                name="EmailLatenessSeconds",
+                unit="Seconds",
+                value=max(0.0, (sent_at - due.due_at).total_seconds()),
+            )
+
+    def release_contact(self) -> None:
+        _release_contact(self.ports, self.store, self.claimed, self.reserved_at)
+
+    def give_up(self, reason: str, metric: str) -> None:
+        """Fail every item still claimed with ``reason``; they leave the queue and show in the plan."""
+        self.release_contact()
+        failed = 0
+        for due in self.claimed:
             if due.status == SENDING:
-                _quietly(ports.queue.finish, due, claim, FAILED, str(error))
-        report.failed += len(claimed)
-        metrics.add_metric(name="EmailFailed", unit="Count", value=len(claimed))
-        return
-    except mailer.TransientSendError as error:
-        _release_contact(ports, store, claimed, reserved_at)
-        _retry(claimed, claim, str(error), ports, report)
-        return
-    except Exception:
-        # Nothing was sent (or SES was never reached): put the items back as they were.
-        logger.exception("sweep group failed before sending", extra={"sending_started": sending_started})
-        if not sending_started:
-            _release_contact(ports, store, claimed, reserved_at)
-            for due in claimed:
-                if due.status == SENDING:
-                    _quietly(ports.queue.release, due, claim, due.due_at, "sweep aborted; retried")
-        raise
-    report.emails += 1
-    metrics.add_metric(name="EmailSent", unit="Count", value=1)
-    sent_at = clock.now()
-    for due in ready:
-        reminder = None
-        seconds = due.item.get("reminder_after_seconds")
-        if due.item["kind"] == "review" and seconds and not due.item.get("reminder_of"):
-            reminder = ports.queue.reminder_item(due, sent_at + timedelta(seconds=int(seconds)))
-        try:
-            ports.queue.sent(due, claim, message_id, reminder, message.headers["Message-ID"], message.subject)
-            report.items_sent += 1
-        except LostRace:
-            report.lost_races += 1
-        metrics.add_metric(
-            name="EmailLatenessSeconds",
-            unit="Seconds",
-            value=max(0.0, (sent_at - due.due_at).total_seconds()),
-        )
+                _quietly(self.ports.queue.finish, due, self.claim, FAILED, reason)
+                failed += 1
+        self.report.failed += failed
+        metrics.add_metric(name=metric, unit="Count", value=failed)
 
 
 def _quietly(action: Callable[..., None], *args: Any) -> None:
@@ -242,14 +354,16 @@ def run(ports: Ports, remaining_ms: Callable[[], int] | None = None) -> Report:
             break
         try:
             _send_group(group, ports, report)
-        except AftercareError:
-            logger.exception("sweep group failed; its items were put back")
+        except Exception:  # _send_group isolates its own failures; this guards the run against the unforeseen
+            logger.exception("sweep group failed")
+            metrics.add_metric(name="SweepGroupFailed", unit="Count", value=1)
     logger.info("sweep finished", extra={"report": report.__dict__})
     return report
 
 
 def default_ports() -> Ports:
     from functions.customers.store import default_repository as customers
+    from functions.orders.store import default_repository as orders
     from functions.outreach.store import default_queue
     from functions.shared.settings import get_settings
     from functions.shared.tokens import signing_key
@@ -260,6 +374,7 @@ def default_ports() -> Ports:
         queue=default_queue(),
         stores=stores(),
         customers=customers(),
+        orders=orders(),
         signing_key=signing_key(),
         base_url=settings.public_base_url,
         configuration_set=settings.ses_configuration_set,

@@ -1,20 +1,27 @@
 """Responses table adapter: one item per outreach and product, updated when the customer changes it.
 
-``pk = <store>#<order>``, ``sk = <outreach id>#<product id or "nps">``. Every answer is appended to
-``history``; the item's own fields are the latest answer. The table's stream feeds flagging.
+``pk = <store>#<order>``, ``sk = <outreach id>#<product id or "nps">``. The last 20 answers are kept in
+``history`` (``answers`` counts all); the item's own fields are the latest answer. The table's stream
+feeds flagging.
 """
 
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from functions.shared import aws, clock
 from functions.shared.dynamo import from_item, to_item, to_value
+from functions.shared.errors import Conflict
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+HISTORY_KEPT = 20
+WRITE_ATTEMPTS = 8
 
 
 @dataclass(frozen=True)
@@ -51,11 +58,36 @@ class ResponseRepository:
         return self._client or aws.dynamodb()
 
     def record(self, answer: Answer, at: datetime) -> bool:
-        """Save the answer; False when it repeats the current one exactly (a double submit)."""
+        """Save the answer; False when it repeats the current one exactly (a double submit).
+
+        The item keeps the last ``HISTORY_KEPT`` answers in ``history`` and counts all of them in
+        ``answers``; each write is conditional on the count it read, so concurrent submits never lose one.
+        """
         from botocore.exceptions import ClientError
 
+        for attempt in range(WRITE_ATTEMPTS):
+            current = self.get(answer.store_id, answer.order_id, answer.sk)
+            if (
+                current is not None
+                and current.get("score") == answer.score
+                and current.get("comment", "") == answer.comment
+            ):
+                return False
+            try:
+                self.client.update_item(**self._write(answer, at, current))
+            except ClientError as error:
+                if aws.error_code(error) != "ConditionalCheckFailedException":
+                    raise aws.domain_error(error, "recording an answer") from error
+                time.sleep(random.uniform(0, 0.005 * 2**attempt))  # jitter, not security
+                continue
+            return True
+        raise Conflict("the answer kept changing while it was saved; try again")
+
+    def _write(self, answer: Answer, at: datetime, current: dict[str, Any] | None) -> dict[str, Any]:
         now = clock.isoformat(at)
         entry = {"at": now, "score": answer.score, "comment": answer.comment, "token_id": answer.token_id}
+        seen = int((current or {}).get("answers", 0))
+        history = [*list((current or {}).get("history") or []), entry][-HISTORY_KEPT:]
         values = {
             ":store": answer.store_id,
             ":order": answer.order_id,
@@ -72,36 +104,28 @@ class ResponseRepository:
             ":key": f"{now}#{answer.outreach_id}",
             ":customer": {k: v for k, v in (answer.customer or {}).items() if v is not None},
             ":pname": answer.product_name or "",
-            ":empty": [],
-            ":entry": [entry],
+            ":history": history,
+            ":count": seen + 1,
         }
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=to_item({"pk": answer.pk, "sk": answer.sk}),
-                UpdateExpression=(
-                    "SET store_id = :store, order_id = :order, outreach_id = :outreach, "
-                    "product_id = :product, kind = :kind, score = :score, #comment = :comment, "
-                    "locale = :locale, channel = :channel, token_id = :token, responded_at = :now, "
-                    "store_month = :month, responded_key = :key, "
-                    "first_responded_at = if_not_exists(first_responded_at, :now), "
-                    "history = list_append(if_not_exists(history, :empty), :entry), "
-                    "answers = if_not_exists(answers, :zero) + :one, customer = :customer, "
-                    "product_name = :pname"
-                ),
-                ConditionExpression="attribute_not_exists(sk) OR score <> :score OR #comment <> :comment",
-                ExpressionAttributeNames={"#comment": "comment"},
-                ExpressionAttributeValues={
-                    **{k: to_value(v) for k, v in values.items()},
-                    ":zero": {"N": "0"},
-                    ":one": {"N": "1"},
-                },
-            )
-        except ClientError as error:
-            if aws.error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise aws.domain_error(error, "recording an answer") from error
-        return True
+        condition = "attribute_not_exists(sk)"
+        if current is not None:
+            condition = "answers = :seen"
+            values[":seen"] = seen
+        return {
+            "TableName": self.table,
+            "Key": to_item({"pk": answer.pk, "sk": answer.sk}),
+            "UpdateExpression": (
+                "SET store_id = :store, order_id = :order, outreach_id = :outreach, "
+                "product_id = :product, kind = :kind, score = :score, #comment = :comment, "
+                "locale = :locale, channel = :channel, token_id = :token, responded_at = :now, "
+                "store_month = :month, responded_key = :key, "
+                "first_responded_at = if_not_exists(first_responded_at, :now), "
+                "history = :history, answers = :count, customer = :customer, product_name = :pname"
+            ),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {"#comment": "comment"},
+            "ExpressionAttributeValues": {k: to_value(v) for k, v in values.items()},
+        }
 
     def get(self, store_id: str, order_id: str, sk: str) -> dict[str, Any] | None:
         from botocore.exceptions import ClientError

@@ -51,13 +51,16 @@ def test_ses_and_dynamodb_throttling_lose_nothing_and_send_nothing_twice(shop: S
 
 
 def test_clock_jumping_a_week_sends_everything_due_once_in_due_order(shop: Shop) -> None:
+    # Given three deliveries, reported as they happen, two days apart
     for days, name in ((1, "first"), (3, "second"), (5, "third")):
+        at(timedelta(days=days - 1))
         shop.delivered(
             f"J-{name}",
             [("l1", "tour", "experience")],
             email=f"{name}@example.com",
             at=T0 + timedelta(days=days - 1),
         )
+    # When no sweep runs until the clock reaches day 7, then two run
     at(timedelta(days=7))
     run_sweep()
     run_sweep()

@@ -130,3 +130,17 @@ def test_comments_are_escaped_on_the_page(shop: Shop, emailed: dict[str, Any]) -
     page = shop.api.get(link)
     assert "<script>alert(1)</script>" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+
+
+def test_an_answer_keeps_its_last_twenty_changes(shop: Shop, emailed: dict[str, Any], aws_stack: Any) -> None:
+    from functions.shared.dynamo import from_item
+
+    link = path(review_links(emailed)[1])
+    for change in range(30):  # a customer (or a script) changing their answer again and again
+        answer = shop.api.post(link, body=f"score={change % 5 + 1}&comment=take+{change}", headers=FORM)
+        assert answer.status == 200
+    [item] = [from_item(i) for i in responses(aws_stack)]
+    assert item["answers"] == 30
+    assert len(item["history"]) == 20
+    assert item["history"][-1]["comment"] == "take 29" and item["history"][0]["comment"] == "take 10"
+    assert shop.api.get(link).status == 200
