@@ -220,13 +220,16 @@ def generic_event(
     order: dict[str, Any],
     *,
     event_id: str | None = None,
-    occurred_at: str = "2026-11-05T12:00:00Z",
+    occurred_at: str | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
+    """A generic event, happening now (on Aftercare's clock) unless ``occurred_at`` says otherwise."""
+    from functions.shared import clock
+
     return {
         "id": event_id or f"evt_{uuid.uuid4().hex}",
         "type": event_type,
-        "occurred_at": occurred_at,
+        "occurred_at": occurred_at or clock.isoformat(clock.now()),
         "order": order,
         **extra,
     }

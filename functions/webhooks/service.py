@@ -1,12 +1,19 @@
 """Receive a store's webhook: authenticate it, decode it, and apply it exactly once.
 
-Order of checks: size (413), store (404), integration enabled (404), WooCommerce ping (200),
+Order of checks: store (404), integration enabled (404), WooCommerce ping (200), size (413, generic),
 signature over the raw bytes (401), JSON (400), payload shape (422). Nothing is stored before the
 signature is verified, and everything the event changes is written in one transaction.
+
+Shopify and WooCommerce retry any error and then disable the webhook, so an authentic (correctly
+signed) delivery Aftercare cannot use is answered 200 and *quarantined*: kept with its reason, listed
+for the store and shown in its order's history, counted as a metric. Only a forged delivery is
+refused, and a transient AWS failure answers 503 so the platform retries. The generic integration is
+the store's own code: it gets a 4xx naming each bad field.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable
@@ -17,6 +24,7 @@ from functions.orders import service as orders
 from functions.orders.models import NormalizedEvent
 from functions.orders.store import EventRecord, OrderRepository
 from functions.shared import clock
+from functions.shared.errors import Conflict, DependencyFailed, Throttled
 from functions.shared.observability import logger, metrics
 from functions.stores.models import Store
 from functions.stores.store import StoreRepository
@@ -24,6 +32,8 @@ from functions.webhooks import generic, shopify, signatures, woocommerce
 from functions.webhooks.parsing import PayloadError
 
 MAX_BODY_BYTES = 1024 * 1024
+MAX_EVENT_KEY = 200
+PLATFORMS = frozenset({"shopify", "woocommerce"})
 IDEMPOTENCY_SECONDS = 3 * 24 * 3600  # Shopify retries for up to 48 hours
 KEPT_HEADERS = (
     "x-shopify-topic",
@@ -31,6 +41,11 @@ KEPT_HEADERS = (
     "x-shopify-webhook-id",
     "x-shopify-triggered-at",
     "x-shopify-shop-domain",
+    "shopify-topic",
+    "shopify-event-id",
+    "shopify-webhook-id",
+    "shopify-triggered-at",
+    "shopify-shop-domain",
     "x-wc-webhook-topic",
     "x-wc-webhook-delivery-id",
     "x-wc-webhook-id",
@@ -47,6 +62,15 @@ class Rejection(Exception):
     fields: list[dict[str, str]] | None = None
 
 
+class Quarantine(Exception):
+    """An authentic platform delivery that cannot be used; kept with ``reason`` and answered 200."""
+
+    def __init__(self, reason: str, order_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.order_id = order_id
+
+
 @dataclass
 class Incoming:
     store_id: str
@@ -54,11 +78,22 @@ class Incoming:
     headers: dict[str, str]  # lower-case names
     raw_body: bytes
 
+    def shopify(self, name: str) -> str | None:
+        """A Shopify header: ``X-Shopify-<name>`` for webhooks, ``Shopify-<name>`` for Events webhooks."""
+        return self.headers.get(f"x-shopify-{name}") or self.headers.get(f"shopify-{name}")
+
+
+def event_key(value: str) -> str:
+    """A de-duplication key that fits a DynamoDB sort key: short printable ids as they are, else a digest."""
+    if 0 < len(value) <= MAX_EVENT_KEY and value.isprintable() and value.isascii():
+        return value
+    return "sha256-" + hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()
+
 
 def _verify(incoming: Incoming, secrets: list[str]) -> signatures.Verification:
     if incoming.integration == "shopify":
         return signatures.verify_base64_hmac(
-            "shopify-hmac-sha256", incoming.raw_body, incoming.headers.get("x-shopify-hmac-sha256"), secrets
+            "shopify-hmac-sha256", incoming.raw_body, incoming.shopify("hmac-sha256"), secrets
         )
     if incoming.integration == "woocommerce":
         return signatures.verify_base64_hmac(
@@ -72,51 +107,87 @@ def _verify(incoming: Incoming, secrets: list[str]) -> signatures.Verification:
     )
 
 
-def _decode(incoming: Incoming, store: Store) -> NormalizedEvent:
+def _payload(incoming: Incoming) -> Any:
     try:
-        payload = json.loads(incoming.raw_body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return json.loads(incoming.raw_body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):  # ValueError: bad JSON, or a 5000-digit number
+        if incoming.integration in PLATFORMS:
+            raise Quarantine("the body is not valid UTF-8 JSON") from None
         raise Rejection(400, "invalid_json", "The webhook body is not valid UTF-8 JSON.") from None
-    headers = incoming.headers
+
+
+def _shopify(incoming: Incoming, store: Store, payload: Any, body_hash: str) -> NormalizedEvent:
+    from functions.webhooks.parsing import timestamp
+
+    topic = incoming.shopify("topic") or ""
+    if not topic:
+        raise Quarantine("the Shopify-Topic header is missing")
+    key = event_key(incoming.shopify("event-id") or incoming.shopify("webhook-id") or body_hash)
+    occurred = None
+    triggered = incoming.shopify("triggered-at")
+    if triggered:
+        try:
+            occurred = timestamp(triggered, "X-Shopify-Triggered-At")
+        except PayloadError:
+            occurred = None  # an unreadable delivery time is not worth losing the event: use receipt time
+    return shopify.normalize(store.id, topic, key, occurred or clock.now(), payload)
+
+
+def _decode(incoming: Incoming, store: Store) -> NormalizedEvent:
+    payload = _payload(incoming)
     body_hash = hashlib.sha256(incoming.raw_body).hexdigest()
     try:
         if incoming.integration == "shopify":
-            topic = headers.get("x-shopify-topic", "")
-            if not topic:
-                raise Rejection(400, "missing_topic", "The X-Shopify-Topic header is missing.")
-            event_key = headers.get("x-shopify-event-id") or headers.get("x-shopify-webhook-id") or body_hash
-            triggered = headers.get("x-shopify-triggered-at")
-            from functions.webhooks.parsing import timestamp
-
-            occurred = timestamp(triggered, "X-Shopify-Triggered-At") if triggered else None
-            return shopify.normalize(store.id, topic, event_key, occurred or clock.now(), payload)
+            return _shopify(incoming, store, payload, body_hash)
         if incoming.integration == "woocommerce":
-            topic = headers.get("x-wc-webhook-topic", "")
+            topic = incoming.headers.get("x-wc-webhook-topic", "")
             if not topic:
-                raise Rejection(400, "missing_topic", "The X-WC-Webhook-Topic header is missing.")
+                raise Quarantine("the X-WC-Webhook-Topic header is missing")
             known = set(store.config.outreach.product_types)
             return woocommerce.normalize(store.id, topic, body_hash, clock.now(), payload, known)
-        from pydantic import ValidationError
-
-        from functions.shared.http import validation_fields
-
-        try:
-            event = generic.GenericEvent.model_validate(payload)
-        except ValidationError as error:
-            raise Rejection(
-                422,
-                "validation_failed",
-                "The event is missing fields or has invalid ones.",
-                validation_fields(error),
-            ) from None
-        return generic.normalize(store.id, event)
+        return _generic(store, payload)
     except PayloadError as error:
+        if incoming.integration in PLATFORMS:
+            raise Quarantine(f"{error.field}: {error.problem}", _order_id_of(payload)) from None
         raise Rejection(
             422,
             "validation_failed",
             "The webhook payload is missing fields or has invalid ones.",
             [{"field": error.field, "problem": error.problem}],
         ) from None
+
+
+def _generic(store: Store, payload: Any) -> NormalizedEvent:
+    from pydantic import ValidationError
+
+    from functions.shared.http import validation_fields
+
+    try:
+        event = generic.GenericEvent.model_validate(payload)
+    except ValidationError as error:
+        raise Rejection(
+            422,
+            "validation_failed",
+            "The event is missing fields or has invalid ones.",
+            validation_fields(error),
+        ) from None
+    return generic.normalize(store.id, event)
+
+
+def _order_id_of(payload: Any) -> str | None:
+    """The order a quarantined platform payload is about, when it names one plainly."""
+    if not isinstance(payload, dict):
+        return None
+    for value in (
+        payload.get("order_id"),
+        payload.get("id"),
+        (payload.get("order") or {}).get("id") if isinstance(payload.get("order"), dict) else None,
+    ):
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10**30:
+            return str(value)
+        if isinstance(value, str) and 0 < len(value) <= 64 and value.isalnum():
+            return value
+    return None
 
 
 def _idempotent_apply() -> Any:
@@ -154,7 +225,7 @@ def _idempotent_apply() -> Any:
         if normalized.review is not None:
             return record_submitted_review(normalized, record, store, repository)
         if normalized.return_event is not None:
-            return handle_return_event(normalized, record, store, repository)
+            return apply_return_event(normalized, record, store, repository)
         return orders.apply_event(normalized, record, store.config, repository)
 
     decorate = idempotent_function(
@@ -204,72 +275,50 @@ def record_submitted_review(
     }
 
 
-def handle_return_event(
+def apply_return_event(
     event: NormalizedEvent, record: EventRecord, store: Store, repository: OrderRepository
 ) -> dict[str, Any]:
-    """A store's return event: start a return it requested, or resume one whose parcel arrived."""
+    """A store's return event, through the returns service (and so the order's quantity ledger)."""
     from functions.orders.store import DuplicateEvent
     from functions.returns import service as returns
-    from functions.returns.store import Conflict
     from functions.returns.store import default_repository as return_repository
 
     returned = event.return_event
     assert returned is not None
-    return_id = returned.aftercare_id or returns.return_id_for(
-        store.id, "store", str(returned.store_return_id)
-    )
-    requests_repo = return_repository()
-    order_id = returned.order_id
-    if order_id is None:
-        existing, _ = requests_repo.get(store.id, return_id)
-        if existing is None:
-            raise Rejection(404, "not_found", f"No return {return_id} for this store.")
-        order_id = str(existing["order_id"])
-    stored = repository.load(store.id, order_id)
-    lines = {item.id: item for item in (stored.facts.items.items if stored and stored.facts.items else [])}
-    unknown = [line.line_item_id for line in returned.lines if line.line_item_id not in lines]
-    if returned.kind == "requested" and (stored is None or unknown):
+    try:
+        result = returns.store_return_event(store, returned, return_repository(), repository)
+    except returns.UnusableReturn as unusable:
+        if event.integration in PLATFORMS:
+            return _quarantine(
+                store, returned.order_id, record, f"{unusable.field}: {unusable.problem}", repository
+            )
         raise Rejection(
             422,
             "validation_failed",
-            "The return names an order or items Aftercare does not know.",
-            [{"field": "return.items", "problem": f"unknown order or line items: {', '.join(unknown)}"}],
-        )
-    try:
-        repository.record_event(store.id, order_id, record)
-    except DuplicateEvent:
-        return {"status": "duplicate", "return_id": return_id, "duplicate": True}
-    if returned.kind == "received":
-        try:
-            returns.parcel_received(store, return_id, requests_repo)
-        except Conflict:
-            raise Rejection(409, "conflict", f"Return {return_id} is not waiting for the parcel.") from None
-        return {"status": "accepted", "return_id": return_id, "duplicate": False}
-    facts = stored.facts if stored else None
-    customer = facts.customer.customer.model_dump() if facts and facts.customer else None
-    request = {
-        "return_id": return_id,
-        "order_id": order_id,
-        "order_name": facts.name if facts else None,
-        "items": [
-            {
-                "product_id": lines[line.line_item_id].product_key,
-                "line_item_id": line.line_item_id,
-                "name": lines[line.line_item_id].name,
-                "product_type": lines[line.line_item_id].product_type,
-                "quantity": line.quantity,
-                "price": str(lines[line.line_item_id].price or 0),
-            }
-            for line in returned.lines
-        ],
-        "outcome": returned.outcome,
-        "reason": returned.reason,
-        "source": "store",
-        "customer": customer,
-        "store_return_id": returned.store_return_id,
-    }
-    started = returns.start(store, request, requests_repo, f"store {store.id}")
-    return {"status": "accepted", "return_id": return_id, "duplicate": bool(started.get("duplicate"))}
+            "The return cannot be applied.",
+            [{"field": unusable.field, "problem": unusable.problem}],
+        ) from None
+    with contextlib.suppress(DuplicateEvent):  # the return itself is idempotent; the audit keeps the first
+        repository.record_event(store.id, str(result["order_id"]), record)
+    return result
+
+
+def _quarantine(
+    store: Store, order_id: str | None, record: EventRecord, reason: str, repository: OrderRepository
+) -> dict[str, Any]:
+    record.quarantined = reason[:500]
+    repository.quarantine(store.id, order_id, record)
+    metrics.add_metric(name="WebhookQuarantined", unit="Count", value=1)
+    logger.warning(
+        "Authentic webhook quarantined",
+        extra={
+            "store_id": store.id,
+            "integration": record.integration,
+            "topic": record.topic,
+            "reason": reason,
+        },
+    )
+    return {"status": "quarantined", "reason": record.quarantined, "order_id": order_id, "duplicate": False}
 
 
 _state: dict[str, Any] = {}
@@ -283,7 +332,8 @@ def receive(
     incoming: Incoming, stores: StoreRepository, repository: OrderRepository, lambda_context: Any = None
 ) -> dict[str, Any]:
     """Authenticate, decode and apply one delivery; raise ``Rejection`` with the status to answer."""
-    if len(incoming.raw_body) > MAX_BODY_BYTES:
+    platform = incoming.integration in PLATFORMS
+    if len(incoming.raw_body) > MAX_BODY_BYTES and not platform:
         raise Rejection(413, "body_too_large", f"Webhook bodies are limited to {MAX_BODY_BYTES} bytes.")
     store = stores.get(incoming.store_id, cached=True)  # NotFound → 404
     integration = store.config.integrations.get(incoming.integration)  # type: ignore[call-overload]
@@ -301,7 +351,14 @@ def receive(
             extra={"store_id": store.id, "integration": incoming.integration, "reason": verification.reason},
         )
         raise Rejection(401, "invalid_signature", f"Webhook rejected: {verification.reason}.")
-    event = _decode(incoming, store)
+    try:
+        if len(incoming.raw_body) > MAX_BODY_BYTES:
+            raise Quarantine(f"the body is larger than {MAX_BODY_BYTES} bytes")
+        event = _decode(incoming, store)
+    except Quarantine as unusable:
+        return _quarantine(
+            store, unusable.order_id, _unusable_record(incoming, verification), unusable.reason, repository
+        )
     if event.ignored:
         return {"status": "ignored", "topic": event.topic}
     record = EventRecord(
@@ -312,13 +369,9 @@ def receive(
         raw_body=incoming.raw_body,
         verification=verification.audit(),
         headers={k: v for k, v in incoming.headers.items() if k in KEPT_HEADERS},
+        notes=list(event.notes),
     )
-    apply = _idempotent_apply()
-    if lambda_context is not None:
-        _state["config"].register_lambda_context(lambda_context)  # lets an abandoned attempt expire in time
-    result: dict[str, Any] = apply(
-        event=event.model_dump(mode="json"), record=record, store=store, repository=repository
-    )
+    result = _apply(event, record, store, repository, lambda_context)
     order_id = (
         event.facts.order_id
         if event.facts
@@ -330,7 +383,61 @@ def receive(
     )
     if result.get("duplicate") and order_id is not None:
         repository.record_redelivery(store.id, order_id, event.integration, event.event_key)
-    metrics.add_metric(
-        name="WebhookDuplicate" if result.get("duplicate") else "WebhookAccepted", unit="Count", value=1
-    )
+    if result.get("status") != "quarantined":
+        metrics.add_metric(
+            name="WebhookDuplicate" if result.get("duplicate") else "WebhookAccepted", unit="Count", value=1
+        )
     return result
+
+
+TRANSIENT = (Rejection, Throttled, DependencyFailed, Conflict)
+
+
+def _apply(
+    event: NormalizedEvent,
+    record: EventRecord,
+    store: Store,
+    repository: OrderRepository,
+    lambda_context: Any,
+) -> dict[str, Any]:
+    """Apply once (Powertools idempotency). A platform event that fails for a reason a retry will not fix
+    is quarantined instead of answered with an error the platform would retry and then disable on."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+    apply = _idempotent_apply()
+    if lambda_context is not None:
+        _state["config"].register_lambda_context(lambda_context)  # lets an abandoned attempt expire in time
+    try:
+        result: dict[str, Any] = apply(
+            event=event.model_dump(mode="json"), record=record, store=store, repository=repository
+        )
+    except (*TRANSIENT, IdempotencyAlreadyInProgressError):
+        raise
+    except Exception as error:
+        if event.integration not in PLATFORMS:
+            raise
+        logger.exception("Authentic webhook could not be applied")
+        order_id = event.facts.order_id if event.facts else None
+        return _quarantine(
+            store, order_id, record, f"could not be applied ({type(error).__name__})", repository
+        )
+    return result
+
+
+def _unusable_record(incoming: Incoming, verification: signatures.Verification) -> EventRecord:
+    body_hash = hashlib.sha256(incoming.raw_body).hexdigest()
+    topic = (
+        incoming.shopify("topic")
+        if incoming.integration == "shopify"
+        else incoming.headers.get("x-wc-webhook-topic")
+    )
+    key = incoming.shopify("event-id") if incoming.integration == "shopify" else None
+    return EventRecord(
+        integration=incoming.integration,
+        topic=event_key(topic or "unknown"),
+        event_key=event_key(key or body_hash),
+        occurred_at=clock.now(),
+        raw_body=incoming.raw_body,
+        verification=verification.audit(),
+        headers={k: v[:500] for k, v in incoming.headers.items() if k in KEPT_HEADERS},
+    )
