@@ -15,12 +15,14 @@ from chalice.app import Blueprint, Response
 from pydantic import TypeAdapter, ValidationError
 
 from aftercare.devstack import outbox
+from aftercare.devstack.refunds import RefundDesk
 from aftercare.devstack.stack import DevStack
 from functions.shared import clock
 from functions.shared.http import ApiError, json_response, route
 
 blueprint = Blueprint(__name__)
 _state: dict[str, DevStack] = {}
+desk = RefundDesk()
 _DURATION: TypeAdapter[timedelta] = TypeAdapter(timedelta)
 _FORM = "application/x-www-form-urlencoded"
 
@@ -121,6 +123,7 @@ def console() -> Any:
         overview=_overview(),
         messages=messages,
         executions=_executions(),
+        refunds=desk.listing(),
         stack=_stack(),
         title="Aftercare dev console",
     )
@@ -217,3 +220,26 @@ def execution_history(execution_arn: str) -> Any:
         return json_response({"arn": unquote(execution_arn), "history": _history(unquote(execution_arn))})
     except ClientError:
         raise ApiError(404, "not_found", "No such execution.") from None
+
+
+@route(blueprint, "/refunds")
+def list_refunds() -> Any:
+    return json_response({"refunds": desk.listing(), "refused": desk.refused})
+
+
+@route(blueprint, "/refunds/{store_id}", methods=("POST",), content_types=["application/json"])
+def take_refund(store_id: str) -> Any:
+    """The demo store's refund endpoint (see ``aftercare.devstack.refunds``)."""
+    from functions.shared.errors import NotFound
+    from functions.stores.store import default_repository as stores
+
+    request = blueprint.current_request
+    raw = request.raw_body or b""
+    body = raw.encode("utf-8") if isinstance(raw, str) else raw
+    try:
+        secrets = stores().get_secrets(store_id).webhook.get("generic", [])
+    except NotFound:
+        raise ApiError(404, "not_found", f"No store {store_id}.") from None
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    status, answer = desk.take(store_id, headers, body, secrets)
+    return json_response(answer, status)

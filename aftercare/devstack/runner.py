@@ -47,6 +47,7 @@ def local_aws_environment(verbose: bool = False) -> None:
             "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "AFTERCARE_SENTIMENT": "local",  # the lexicon analyzer stands in for Comprehend locally
+            "AFTERCARE_ALLOW_LOOPBACK_ENDPOINTS": "true",  # the demo store's refund endpoint is on 127.0.0.1
         }
     )
     if not verbose:
@@ -109,6 +110,9 @@ def start(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, verb
     import requests
     from moto.server import ThreadedMotoServer
 
+    from aftercare.devstack.motolock import serialize_dynamodb
+
+    serialize_dynamodb()  # DynamoDB makes each conditional write and transaction atomic; moto must too
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
     moto_host, moto_port = moto.get_host_and_port()
@@ -194,6 +198,7 @@ def create_demo_store(base_url: str) -> dict[str, Any]:
     config = yaml.safe_load((ROOT / "examples" / "store.yaml").read_text(encoding="utf-8"))
     config["id"], config["name"] = "demo", "Demo Store"  # leaves examples/store.yaml free to create
     config["sender"]["name"] = "Demo Store"
+    config.setdefault("returns", {})["refund_endpoint"] = f"{base_url}/_dev/refunds/demo"  # the stand-in
     created = service.create_store(StoreCreateRequest(config=config), default_repository())
     email_identity.ensure_sender_domain(str(created.store.config.sender.email))
     view = service.public_view(created.store, base_url)

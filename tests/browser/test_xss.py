@@ -38,11 +38,12 @@ def test_hostile_text_stays_text_everywhere(page: Any, devstack: DevStackProcess
     now = requests.get(f"{devstack.url}/_dev/clock", timeout=10).json()["now"]
     order = generic_order(
         "XSS-1",
-        [("l1", "tour", "experience")],
+        [("l1", "tour", "experience"), ("l2", "shirt", "clothing")],  # the shirt can be returned
         customer={"email": "xss@example.com", "name": f"Eve {PAYLOAD}", "locale": "en"},
     )
     order["name"] = "#1<svg onload=window.__xss=1>"  # order names are at most 64 characters
     order["line_items"][0]["name"] = f"Tour {PAYLOAD}"
+    order["line_items"][1]["name"] = f"Shirt {PAYLOAD}"
     raw = body_of(generic_event("order.delivered", order, occurred_at=now))
     assert (
         requests.post(
@@ -76,6 +77,7 @@ def test_hostile_text_stays_text_everywhere(page: Any, devstack: DevStackProcess
     returns = next(link["href"] for link in email["links"] if "/r/" in link["href"])
     page.goto(returns)
     no_script_ran(page)
+    assert f"Shirt {PAYLOAD}" in page.inner_text("body")
 
     alert = None
     for _ in range(100):
