@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8000
 REGION ?= us-east-1
 
-.PHONY: run test lint typecheck unit integration e2e browser package bench browser-deps clean
+.PHONY: run test soak lint typecheck unit integration e2e browser package bench browser-deps clean
 
 $(STAMP): pyproject.toml requirements.txt constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) is required (Python 3.11)"; exit 1; }
@@ -34,6 +34,12 @@ typecheck: $(STAMP)
 
 test: $(STAMP) browser-deps lint typecheck
 	$(BIN)/pytest -n 2 --dist loadgroup
+
+# The model-based test of every invariant, long (hundreds of histories), plus the fuzzers at full size.
+soak: $(STAMP)
+	AFTERCARE_MODEL_PROFILE=soak $(BIN)/pytest -p no:cacheprovider tests/integration/test_invariants_model.py
+	AFTERCARE_FUZZ_EXAMPLES=5000 $(BIN)/pytest -p no:cacheprovider tests/integration/test_webhook_fuzz.py
+	AFTERCARE_SCHEMATHESIS_EXAMPLES=100 $(BIN)/pytest -p no:cacheprovider tests/e2e/test_api_fuzz.py
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit

@@ -26,3 +26,27 @@ def frozen(aws_stack: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 @pytest.fixture
 def shop(api: ApiClient, operator_key: str, frozen: Any) -> Shop:
     return Shop(api, operator_key)
+
+
+@pytest.fixture
+def world(frozen: Any, api: ApiClient, operator_key: str) -> Iterator[Any]:
+    """The whole system in this process (tests/world.py): stores, time, streams, a store refund desk."""
+    from aftercare.devstack import lambdas
+    from aftercare.devstack.streams import Mapping, StreamPump
+    from tests.world import StoreDesk, World
+
+    pump = StreamPump(
+        [
+            Mapping(
+                table=frozen.tables["ResponsesTable"],
+                stream_arn=frozen.stream_arns["ResponsesTable"],
+                function_name="test-flag_responses",
+                handler=lambdas._handlers["test-flag_responses"],
+                batch_size=10,
+                max_retries=2,
+            )
+        ]
+    )
+    desk = StoreDesk()
+    yield World(api, operator_key, desk, pump)
+    desk.close()
