@@ -37,7 +37,7 @@ from hypothesis.stateful import (
 
 from functions.shared import clock, tokens
 from tests.webhooks import shopify_line, shopify_order
-from tests.world import EPOCH, EXAMPLE_SPAN, Shop, World, form_values, store_config, token_of
+from tests.world import EPOCH, EXAMPLE_SPAN, Shop, World, claims_of, form_values, store_config, token_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("model")]
 
@@ -151,6 +151,8 @@ class Aftercare(RuleBasedStateMachine):
         self.last_contact: dict[str, datetime] = {}
         self.snapshot: dict[str, Any] = self._snapshot()
         self.view: dict[str, list[Any]] = {}
+        self.replying_to: str | None = None  # the flag staff replied on in this step
+        self.replies: dict[tuple[str, str, str], datetime] = {}  # (flag, recipient, text) -> when sent
         self._refresh_view()
 
     # ------------------------------------------------------------------ orders and platforms
@@ -542,6 +544,7 @@ class Aftercare(RuleBasedStateMachine):
         path = self._staff_path(data)
         if path is None:
             return
+        self.replying_to = str(claims_of(path)["f"])  # one email can carry several surveys, so several flags
         text = data.draw(st.sampled_from(REPLIES), label="reply")
         copies = data.draw(st.sampled_from([1, 1, 2, 3]), label="reply forms at once")
         forms = [form_values(self.world.call("GET", path).text) for _ in range(copies)]
@@ -584,6 +587,7 @@ class Aftercare(RuleBasedStateMachine):
         self._check_money()
         self._check_returns(current["returns"])
         self.snapshot = current
+        self.replying_to = None
         self._refresh_view()
 
     def _refresh_view(self) -> None:
@@ -695,17 +699,14 @@ class Aftercare(RuleBasedStateMachine):
     def _check_reply(
         self, mail: dict[str, Any], sent_at: datetime, in_reply_to: str, previous: dict[str, Any]
     ) -> None:
-        flag = next(
-            (f for f in previous["flags"].values() if f.get("original_message_id") == in_reply_to), None
-        )
-        if flag is not None:
-            assert flag.get("status") != "resolved", "a reply went out on a resolved flag"
-        body = " ".join(mail["text"].split())
-        key = (mail["to"][0], in_reply_to, body)
-        earlier = getattr(self, "_replies", {})
-        assert key not in earlier or sent_at - earlier[key] >= REPLY_WINDOW, "the same reply was sent twice"
-        earlier[key] = sent_at
-        self._replies = earlier
+        flag = previous["flags"].get(self.replying_to or "")
+        if flag is None or flag.get("original_message_id") != in_reply_to:
+            return  # not a staff reply to a customer
+        assert flag.get("status") != "resolved", "a reply went out on a resolved flag"
+        key = (str(flag["flag_id"]), mail["to"][0], " ".join(mail["text"].split()))
+        earlier = self.replies.get(key)
+        assert earlier is None or sent_at - earlier >= REPLY_WINDOW, "the same reply was sent twice"
+        self.replies[key] = sent_at
 
     def _check_money(self) -> None:
         mine = [c for c in self.world.desk.calls if str(c["json"].get("order_id")) in self.orders]
