@@ -396,7 +396,7 @@ def offer_context(view: StaffView, ports: Ports) -> OfferContext:
         )
     left = ledger.returnable(stored.facts, stored.ledger).get(line.id, 0)
     if left < 1:
-        why = ledger.closed_because(stored.facts) or "this item was already returned or refunded"
+        why = ledger.closed_because(stored.facts) or "every unit of this item is in a return or refunded"
         return OfferContext(line.id, f"Nothing left to offer: {why}.", [])
     facts = stored.facts
     delivered = facts.delivered_at or (

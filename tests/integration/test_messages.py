@@ -176,7 +176,7 @@ def test_an_offer_for_an_item_already_returned_is_refused_on_the_staff_page(shop
     staff(world, path, action="offer", offer="refund", outside_policy_ok="1")
     world.settle()
     page = world.call("GET", path).text
-    assert "Nothing left to offer: this item was already returned or refunded." in page
+    assert "Nothing left to offer: every unit of this item is in a return or refunded." in page
     again = staff(world, path, action="offer", offer="replacement", outside_policy_ok="1")
     assert again.status == 422
     assert len(world.desk.calls) == 1
