@@ -1,15 +1,22 @@
-"""Aftercare: the Chalice application. Creates the app and wires middleware and blueprints only."""
+"""Aftercare: the Chalice application and every entry point, nothing else.
 
-from chalice.app import Chalice
+Each Lambda function is declared here, on the app, so its packaged handler is ``app.<name>``: Lambda
+imports this module, which attaches the middleware (correlation ids, logs, metrics) to every one. The
+functions themselves live in their capability's ``handlers`` module.
+"""
 
-from functions.flags.handlers import blueprint as flag_handlers
+from typing import Any
+
+from chalice.app import Chalice, CloudWatchEvent, Rate
+
+from functions.flags import handlers as flagging
 from functions.flags.routes import blueprint as staff
 from functions.orders.routes import blueprint as orders
-from functions.outreach.handlers import blueprint as outreach_handlers
+from functions.outreach import handlers as sending
 from functions.outreach.routes import blueprint as unsubscribe
 from functions.platform.routes import blueprint as platform
 from functions.responses.routes import blueprint as surveys
-from functions.returns.handlers import blueprint as returns_handlers
+from functions.returns import handlers as workflow
 from functions.returns.routes import blueprint as returns
 from functions.shared import http, observability
 from functions.stores.routes import blueprint as stores
@@ -24,8 +31,46 @@ app.register_blueprint(webhooks)
 app.register_blueprint(orders)
 app.register_blueprint(unsubscribe)
 app.register_blueprint(surveys)
-app.register_blueprint(outreach_handlers)
 app.register_blueprint(staff)
-app.register_blueprint(flag_handlers)
 app.register_blueprint(returns)
-app.register_blueprint(returns_handlers)
+
+
+@app.schedule(
+    Rate(5, unit=Rate.MINUTES), name="sweep", description="Send the review requests and surveys that are due"
+)
+def sweep(event: CloudWatchEvent) -> dict[str, Any]:
+    return sending.sweep(event)
+
+
+@app.lambda_function(name="ses_events")
+def ses_events(event: dict[str, Any], context: Any) -> dict[str, int]:
+    return sending.ses_events(event, context)
+
+
+@app.lambda_function(name="flag_responses")
+def flag_responses(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return flagging.flag_responses(event, context)
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES), name="escalate", description="Escalate flags past their SLA")
+def escalate(event: CloudWatchEvent) -> dict[str, int]:
+    return flagging.escalate(event)
+
+
+@app.lambda_function(name="returns_step")
+def returns_step(event: dict[str, Any], context: Any) -> Any:
+    return workflow.returns_step(event, context)
+
+
+@app.lambda_function(name="returns_refund")
+def returns_refund(event: dict[str, Any], context: Any) -> Any:
+    return workflow.returns_refund(event, context)
+
+
+@app.schedule(
+    Rate(15, unit=Rate.MINUTES),
+    name="returns_deadlines",
+    description="Time out return approvals and parcels past their deadline",
+)
+def returns_deadlines(event: CloudWatchEvent) -> dict[str, int]:
+    return workflow.returns_deadlines(event)

@@ -19,10 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNS = 9
 ENTRY_POINTS = {
     "boto3 (baseline)": "import boto3",
-    "app (API handler)": "import app",
-    "functions.outreach.handlers (sweep, ses_events)": "import functions.outreach.handlers",
-    "functions.flags.handlers (flag_responses, escalate)": "import functions.flags.handlers",
-    "functions.returns.handlers (returns_step, returns_refund)": "import functions.returns.handlers",
+    "app (every function: the API, schedules, stream, workflow)": "import app",
     "app + boto3 (what a first request pays)": "import app, boto3",
 }
 

@@ -1,15 +1,13 @@
-"""Lambda entry points of flagging: the Responses stream consumer and the SLA escalation schedule."""
+"""Entry points of flagging: the Responses stream consumer and the SLA escalation schedule.
+
+``app.py`` declares them as Lambda functions (so every one runs with the app's middleware) and calls these.
+"""
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
 
-from chalice.app import Blueprint, Rate
-
 from functions.shared.observability import logger
-
-blueprint = Blueprint(__name__)
 
 
 def reset() -> None:
@@ -19,7 +17,6 @@ def reset() -> None:
     service.reset_ports()
 
 
-@blueprint.lambda_function(name="flag_responses")
 def flag_responses(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """DynamoDB stream of Responses → flags and staff alerts, reporting only failed records for retry."""
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -47,12 +44,8 @@ def flag_responses(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return dict(result)
 
 
-@blueprint.schedule(Rate(15, unit=Rate.MINUTES), name="escalate", description="Escalate flags past their SLA")
 def escalate(event: Any) -> dict[str, int]:
+    """Escalate flags past their SLA (a scheduled event)."""
     from functions.flags import service
 
     return {"escalated": service.escalate(service.shared_ports())}
-
-
-# Lambda imports this module directly; importing the app attaches its middleware (see outreach.handlers).
-import_module("app")

@@ -1,22 +1,18 @@
-"""Lambda entry points of the sending capability: the due sweep and SES delivery notifications."""
+"""Entry points of the sending capability: the due sweep and SES delivery notifications.
+
+``app.py`` declares them as Lambda functions (so every one runs with the app's middleware) and calls these.
+"""
 
 from __future__ import annotations
 
 import json
-from importlib import import_module
 from typing import Any
-
-from chalice.app import Blueprint, Rate
 
 from functions.shared.observability import logger, metrics
 
-blueprint = Blueprint(__name__)
 
-
-@blueprint.schedule(
-    Rate(5, unit=Rate.MINUTES), name="sweep", description="Send the review requests and surveys that are due"
-)
 def sweep(event: Any) -> dict[str, Any]:
+    """Send the review requests and surveys that are due (a scheduled event)."""
     from functions.outreach import sweep as service
 
     context = getattr(event, "context", None)
@@ -39,7 +35,6 @@ def _notifications(event: dict[str, Any]) -> list[dict[str, Any]]:
     return messages
 
 
-@blueprint.lambda_function(name="ses_events")
 def ses_events(event: dict[str, Any], context: Any) -> dict[str, int]:
     """SES event publishing (via SNS): permanent bounces and complaints suppress the address for the store."""
     from functions.customers.store import default_repository
@@ -74,9 +69,3 @@ def ses_events(event: dict[str, Any], context: Any) -> dict[str, int]:
     if suppressed:
         metrics.add_metric(name="AddressSuppressed", unit="Count", value=suppressed)
     return {"suppressed": suppressed}
-
-
-# Lambda imports this module directly (handler "functions.outreach.handlers.<name>"), not app.py. Importing
-# the app here registers this blueprint on it, which attaches the app's middleware (logging, metrics,
-# correlation ids) to the handlers above. When app.py is the importer, this returns the module in progress.
-import_module("app")

@@ -11,7 +11,7 @@ import pytest
 
 from aftercare.devstack.lambdas import LocalLambdaContext
 from aftercare.devstack.streams import Mapping, StreamPump
-from functions.flags.handlers import escalate, flag_responses
+from app import escalate, flag_responses  # the packaged handlers, as Lambda calls them
 from functions.shared import clock
 from tests.helpers import bearer
 from tests.shop import Shop, at, header, mails, review_links, run_sweep

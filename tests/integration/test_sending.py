@@ -293,7 +293,7 @@ def test_bad_unsubscribe_links_get_a_friendly_page(shop: Shop, api: ApiClient, t
 def test_bounce_notification_suppresses_the_address(shop: Shop) -> None:
     import json
 
-    from functions.outreach.handlers import ses_events
+    from app import ses_events  # the packaged handler, as Lambda calls it
 
     notification = {
         "eventType": "Bounce",
