@@ -152,6 +152,7 @@ class Aftercare(RuleBasedStateMachine):
         self.snapshot: dict[str, Any] = self._snapshot()
         self.view: dict[str, list[Any]] = {}
         self.replying_to: str | None = None  # the flag staff replied on in this step
+        self.had_outage = False
         self.replies: dict[tuple[str, str, str], datetime] = {}  # (flag, recipient, text) -> when sent
         self._refresh_view()
 
@@ -384,6 +385,13 @@ class Aftercare(RuleBasedStateMachine):
     @rule(days=st.sampled_from([1, 2, 3, 5]))
     def days_pass(self, days: int) -> None:
         self.world.advance(timedelta(days=days))
+
+    @precondition(lambda self: not self.had_outage)
+    @rule(days=st.sampled_from([6, 9]))
+    def schedules_stop(self, days: int) -> None:
+        """An outage: no schedule runs for days; the next ones find requests due for longer than that."""
+        self.had_outage = True
+        clock.clock.freeze(clock.now() + timedelta(days=days))
 
     # ------------------------------------------------------------------ customers
     @precondition(lambda self: bool(self.view["surveys"]))
