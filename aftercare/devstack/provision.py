@@ -180,8 +180,3 @@ def local_function_refs(app: Any, function_prefix: str) -> dict[str, dict[str, s
         arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
         refs[to_cfn_resource_name(function.name)] = {"Ref": name, "Arn": arn}
     return refs
-
-
-def verify_sender(email: str) -> None:
-    """SES only sends from verified identities; the local stack verifies store senders on creation."""
-    boto3.session.Session(region_name=REGION).client("sesv2").create_email_identity(EmailIdentity=email)

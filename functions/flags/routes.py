@@ -192,30 +192,31 @@ def list_responses(store_id: str) -> Any:
         _int(query.get("max_score"), "max_score", 0, 10),
     )
     limit = _int(query.get("limit"), "limit", 1, 500) or 100
-    found = default_repository().by_time(store_id, start, end, limit * 3)
-    items = [
-        {
-            k: r.get(k)
-            for k in (
-                "order_id",
-                "outreach_id",
-                "product_id",
-                "kind",
-                "score",
-                "comment",
-                "locale",
-                "channel",
-                "responded_at",
-                "first_responded_at",
-                "answers",
-            )
-        }
-        for r in found
-        if (not kind or r.get("kind") == kind)
-        and (not query.get("product") or r.get("product_id") == query["product"])
-        and (low is None or int(r["score"]) >= low)
-        and (high is None or int(r["score"]) <= high)
-    ][:limit]
+    product = query.get("product")
+
+    def wanted(r: dict[str, Any]) -> bool:
+        return (
+            (not kind or r.get("kind") == kind)
+            and (not product or r.get("product_id") == product)
+            and (low is None or int(r["score"]) >= low)
+            and (high is None or int(r["score"]) <= high)
+        )
+
+    found = default_repository().by_time(store_id, start, end, limit, wanted)
+    fields = (
+        "order_id",
+        "outreach_id",
+        "product_id",
+        "kind",
+        "score",
+        "comment",
+        "locale",
+        "channel",
+        "responded_at",
+        "first_responded_at",
+        "answers",
+    )
+    items = [{k: r.get(k) for k in fields} for r in found]
     return json_response({"from": clock.isoformat(start), "to": clock.isoformat(end), "responses": items})
 
 

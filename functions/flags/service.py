@@ -17,7 +17,6 @@ from functions.flags.store import AlreadyDone, FlagRepository, FlagResolved, fla
 from functions.orders.store import OrderRepository
 from functions.outreach import mailer
 from functions.outreach.compose import Email, address, one_line
-from functions.outreach.store import OutreachQueue
 from functions.responses.store import ResponseRepository
 from functions.shared import clock, tokens
 from functions.shared.errors import NotFound
@@ -39,7 +38,6 @@ class Ports:
     customers: CustomerRepository
     responses: ResponseRepository
     orders: OrderRepository
-    queue: OutreachQueue
     analyzer: Analyzer
     signing_key: bytes
     base_url: str
@@ -521,7 +519,6 @@ def default_ports() -> Ports:
     from functions.flags.sentiment import analyzer
     from functions.flags.store import default_repository as flags
     from functions.orders.store import default_repository as orders
-    from functions.outreach.store import default_queue
     from functions.responses.store import default_repository as responses
     from functions.shared.settings import get_settings
     from functions.stores.store import default_repository as stores
@@ -533,7 +530,6 @@ def default_ports() -> Ports:
         customers=customers(),
         responses=responses(),
         orders=orders(),
-        queue=default_queue(),
         analyzer=analyzer(settings.sentiment),
         signing_key=tokens.signing_key(),
         base_url=settings.public_base_url,

@@ -298,34 +298,41 @@ class FlagRepository:
         return [from_item(item) for item in response.get("Items", [])]
 
     def list(self, store_id: str, status: str, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
+        """A store's flags by status (open, overdue or resolved), at most ``limit``: paged until that many are
+        found or there are no more, so never fewer than asked while more exist."""
         from botocore.exceptions import ClientError
 
+        if status in {"open", "overdue"}:
+            condition = "open_store = :store"
+            values: dict[str, Any] = {":store": {"S": store_id}}
+            if status == "overdue":
+                condition += " AND sla_deadline <= :now"
+                values[":now"] = {"S": clock.isoformat(now)}
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": "open_by_store",
+                "KeyConditionExpression": condition,
+                "ExpressionAttributeValues": values,
+            }
+        else:
+            kwargs = {
+                "TableName": self.table,
+                "KeyConditionExpression": "pk = :store",
+                "FilterExpression": "#status = :resolved",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {":store": {"S": store_id}, ":resolved": {"S": RESOLVED}},
+            }
+        found: list[dict[str, Any]] = []
         try:
-            if status in {"open", "overdue"}:
-                condition = "open_store = :store"
-                values: dict[str, Any] = {":store": {"S": store_id}}
-                if status == "overdue":
-                    condition += " AND sla_deadline <= :now"
-                    values[":now"] = {"S": clock.isoformat(now)}
-                response = self.client.query(
-                    TableName=self.table,
-                    IndexName="open_by_store",
-                    KeyConditionExpression=condition,
-                    ExpressionAttributeValues=values,
-                    Limit=limit,
-                )
-            else:
-                response = self.client.query(
-                    TableName=self.table,
-                    KeyConditionExpression="pk = :store",
-                    FilterExpression="#status = :resolved",
-                    ExpressionAttributeNames={"#status": "status"},
-                    ExpressionAttributeValues={":store": {"S": store_id}, ":resolved": {"S": RESOLVED}},
-                    Limit=limit * 5,
-                )
+            while len(found) < limit:
+                response = self.client.query(**kwargs, Limit=max(limit - len(found), 25))
+                found.extend(from_item(item) for item in response.get("Items", []))
+                if "LastEvaluatedKey" not in response:
+                    break
+                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         except ClientError as error:
             raise aws.domain_error(error, "listing flags") from error
-        return [from_item(item) for item in response.get("Items", [])][:limit]
+        return found[:limit]
 
 
 def default_repository() -> FlagRepository:

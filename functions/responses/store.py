@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -154,8 +155,19 @@ class ResponseRepository:
             raise aws.domain_error(error, "reading an order's answers") from error
         return [from_item(item) for item in response.get("Items", [])]
 
-    def by_time(self, store_id: str, start: datetime, end: datetime, limit: int) -> list[dict[str, Any]]:
-        """Answers of a store between two times, newest first, one index query per month."""
+    def by_time(
+        self,
+        store_id: str,
+        start: datetime,
+        end: datetime,
+        limit: int,
+        keep: Callable[[dict[str, Any]], bool] = lambda answer: True,
+    ) -> list[dict[str, Any]]:
+        """The newest ``limit`` answers of a store between two times that ``keep`` accepts, newest first.
+
+        One index query per month, paged until ``limit`` answers are kept or there are no more: never fewer
+        than asked while more exist.
+        """
         from botocore.exceptions import ClientError
 
         months: list[str] = []
@@ -179,7 +191,8 @@ class ResponseRepository:
             try:
                 while len(found) < limit:
                     response = self.client.query(**kwargs)
-                    found.extend(from_item(item) for item in response.get("Items", []))
+                    answers = (from_item(item) for item in response.get("Items", []))
+                    found.extend(answer for answer in answers if keep(answer))
                     if "LastEvaluatedKey" not in response:
                         break
                     kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -187,7 +200,7 @@ class ResponseRepository:
                 raise aws.domain_error(error, "listing answers") from error
             if len(found) >= limit:
                 break
-        return found
+        return found[:limit]
 
 
 def default_repository() -> ResponseRepository:

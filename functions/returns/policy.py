@@ -10,8 +10,6 @@ from typing import Any
 from functions.shared import clock
 from functions.stores.models import StoreConfig
 
-OUTCOMES = ("refund", "replacement", "store_credit", "return")
-
 
 @dataclass
 class Decision:

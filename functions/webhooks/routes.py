@@ -21,7 +21,6 @@ else:
 
 blueprint = Blueprint(__name__)
 JSON_AND_FORM = ["application/json", "application/x-www-form-urlencoded"]
-INTEGRATION_PATHS = {"shopify": "shopify", "woocommerce": "woocommerce", "events": "generic"}
 
 
 def _receive(store_id: str, integration: str) -> Any:
