@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Integration = Literal["shopify", "woocommerce", "generic"]
+from functions.stores.models import Integration
+
 OutreachKind = Literal["review", "nps"]
 
 
