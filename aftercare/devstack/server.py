@@ -13,6 +13,7 @@ from chalice.local import (
     LocalChalice,
     LocalDevServer,
     LocalGateway,
+    ThreadedHTTPServer,
 )
 
 from functions.shared.observability import logger
@@ -63,8 +64,25 @@ def thread_safe(app: Any) -> Any:
     return app
 
 
+class BurstTolerantServer(ThreadedHTTPServer):
+    """Chalice's threaded server with API Gateway's patience for bursts.
+
+    ``HTTPServer`` listens with a backlog of 5; a platform's burst of webhooks (16 at once in
+    ``tests/e2e/test_parallel_webhooks.py``) on a busy machine overflowed it and connections were reset.
+    """
+
+    request_queue_size = 256
+
+
 def create_server(app: Any, host: str, port: int) -> LocalDevServer:
     config = Config.create(
         chalice_stage="local", app_name="aftercare", lambda_timeout=30, lambda_memory_size=256
     )
-    return LocalDevServer(thread_safe(app), config, host, port, handler_cls=AftercareRequestHandler)
+    return LocalDevServer(
+        thread_safe(app),
+        config,
+        host,
+        port,
+        handler_cls=AftercareRequestHandler,
+        server_cls=BurstTolerantServer,
+    )
