@@ -163,7 +163,7 @@ def cmd_send_event(args: argparse.Namespace) -> int:
     import time
     import uuid
 
-    from functions.webhooks.signatures import sign_base64, sign_generic
+    from functions.shared.signatures import sign_base64, sign_generic
 
     try:
         body = Path(args.file).read_bytes()

@@ -105,6 +105,7 @@ def _simulate(meter: Meter, orders: int, batch: int) -> dict[str, Any]:
     import app as application
     from aftercare.devstack import lambdas, outbox
     from aftercare.devstack.streams import Mapping, StreamPump
+    from functions import composition
     from functions.flags.handlers import flag_responses
     from functions.outreach import sweep
     from functions.shared import aws, clock
@@ -184,7 +185,7 @@ def _simulate(meter: Meter, orders: int, batch: int) -> dict[str, Any]:
         clock.clock.freeze(START + timedelta(hours=hour))
         before = outbox.count()
         with contextlib.redirect_stdout(io.StringIO()):
-            meter.invoke("sweep", lambda: sweep.run(sweep.default_ports()))
+            meter.invoke("sweep", lambda: sweep.run(composition.sweep_ports()))
         for message in outbox.messages(before):
             order_id = message["to"][0].removeprefix("c").split("@")[0]
             links = [link["href"] for link in message["links"] if "/s/" in link["href"]]
@@ -285,7 +286,8 @@ def _provisioned() -> Any:
     import app as application
     from aftercare.devstack import lambdas
     from aftercare.devstack.provision import local_function_refs, provision
-    from functions.shared import aws, secrets, settings
+    from functions import composition
+    from functions.shared import aws, secrets
     from tests.conftest import _reset_process_caches
 
     _reset_process_caches()  # a fresh moto per batch: forget stores, secrets and clients of the last one
@@ -298,7 +300,7 @@ def _provisioned() -> Any:
     )
     os.environ.update(provisioned.environment)
     os.environ["AFTERCARE_SENTIMENT"] = "local"
-    settings.reset_settings()
+    composition.reset()
     aws.reset_clients()
     secrets.reset_secrets()
     return provisioned

@@ -82,13 +82,14 @@ def provision_local(prefix: str) -> Any:
     """Provision infra/ on the running moto and point the app's settings at it."""
     import app
     from aftercare.devstack.provision import local_function_refs, provision
-    from functions.shared import aws, secrets, settings
+    from functions import composition
+    from functions.shared import aws, secrets
 
     provisioned = provision(
         prefix, public_base_url="https://care.example.com", function_refs=local_function_refs(app.app, prefix)
     )
     os.environ.update(provisioned.environment)
-    settings.reset_settings()
+    composition.reset()
     aws.reset_clients()
     secrets.reset_secrets()
     return provisioned

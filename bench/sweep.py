@@ -19,11 +19,12 @@ DUE_SHARE = 0.01
 
 
 def _seed(store_id: str, stored: int, due_every: int) -> int:
+    from functions import composition
     from functions.orders.models import PlannedOutreach, PlannedProduct
-    from functions.orders.store import default_repository
+    from functions.outreach.models import PlanDiff, Recipient
     from functions.shared import aws, clock
 
-    repository = default_repository()
+    queue = composition.adapters().outreach
     client = aws.dynamodb()
     now = clock.now()
     batch: list[dict[str, Any]] = []
@@ -46,14 +47,15 @@ def _seed(store_id: str, stored: int, due_every: int) -> int:
                 )
             ],
         )
-        customer = {"email": f"customer{index}@example.com", "name": f"Customer {index}", "locale": "en"}
-        item = repository.create_change(store_id, f"o{index}", planned, customer, f"#{index}")["Put"]["Item"]
+        customer = Recipient(email=f"customer{index}@example.com", name=f"Customer {index}", locale="en")
+        diff = PlanDiff(store_id=store_id, order_id=f"o{index}", recipient=customer, order_name=f"#{index}")
+        item = queue.new_item(diff, planned)
         batch.append({"PutRequest": {"Item": item}})
         if len(batch) == 25:
-            _write(client, repository.outreach_table, batch)
+            _write(client, queue.table, batch)
             batch = []
     if batch:
-        _write(client, repository.outreach_table, batch)
+        _write(client, queue.table, batch)
     return due
 
 
@@ -65,6 +67,7 @@ def _write(client: Any, table: str, batch: list[dict[str, Any]]) -> None:
 
 def run(stored: int = STORED) -> dict[str, Any]:
     import app as application
+    from functions import composition
     from functions.outreach import sweep
     from functions.shared import aws
     from tests.helpers import ApiClient, bearer, minimal_store_config
@@ -85,8 +88,9 @@ def run(stored: int = STORED) -> dict[str, Any]:
         counter = CallCounter()
         counter.attach(aws.dynamodb(), "dynamodb")
         counter.attach(aws.sesv2(), "sesv2")
-        ports = sweep.default_ports()
-        ports.queue.items_read = 0
+        ports = composition.sweep_ports()
+        queue = composition.adapters().outreach
+        queue.items_read = 0
         emails = runs = 0
         cpu_started, wall_started = time.process_time(), time.perf_counter()
         while emails < due and runs < 20:
@@ -108,7 +112,7 @@ def run(stored: int = STORED) -> dict[str, Any]:
             "due": due,
             "emails_sent": emails,
             "sweep_runs": runs,
-            "index_items_read_per_email": round(ports.queue.items_read / max(emails, 1), 3),
+            "index_items_read_per_email": round(queue.items_read / max(emails, 1), 3),
             "dynamodb_reads_per_email": round(reads / max(emails, 1), 3),
             "dynamodb_writes_per_email": round(
                 sum(

@@ -32,17 +32,13 @@ SFN_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {
 
 
 def _reset_process_caches() -> None:
-    from functions.flags import handlers as flag_handlers
-    from functions.shared import aws, repositories, secrets, settings
+    from functions import composition
+    from functions.shared import aws, secrets
     from functions.shared.clock import clock
-    from functions.webhooks import service as webhooks
 
-    settings.reset_settings()
+    composition.reset()
     aws.reset_clients()
     secrets.reset_secrets()
-    repositories.forget()
-    webhooks.reset()
-    flag_handlers.reset()
     clock.reset()
 
 

@@ -11,7 +11,7 @@ import time
 import uuid
 from typing import Any
 
-from functions.webhooks.signatures import sign_generic
+from functions.shared.signatures import sign_generic
 
 BIG_ORDER_ID = 5678901234567890123  # above 2**53: must survive exactly
 BIG_CUSTOMER_ID = 7012345678901234567

@@ -230,14 +230,14 @@ def list_refunds() -> Any:
 @route(blueprint, "/refunds/{store_id}", methods=("POST",), content_types=["application/json"])
 def take_refund(store_id: str) -> Any:
     """The demo store's refund endpoint (see ``aftercare.devstack.refunds``)."""
+    from functions.composition import adapters
     from functions.shared.errors import NotFound
-    from functions.stores.store import default_repository as stores
 
     request = blueprint.current_request
     raw = request.raw_body or b""
     body = raw.encode("utf-8") if isinstance(raw, str) else raw
     try:
-        secrets = stores().get_secrets(store_id).webhook.get("generic", [])
+        secrets = adapters().stores.get_secrets(store_id).webhook.get("generic", [])
     except NotFound:
         raise ApiError(404, "not_found", f"No store {store_id}.") from None
     headers = {name.lower(): value for name, value in request.headers.items()}

@@ -13,8 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from functions.shared import clock
-from functions.webhooks import signatures
+from functions.shared import clock, signatures
 
 
 @dataclass

@@ -130,7 +130,8 @@ def start(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, verb
 
     # Bind first so the public base URL carries the real port (port 0 picks a free one).
     from aftercare.infra import ROOT
-    from functions.shared import aws, secrets, settings
+    from functions import composition
+    from functions.shared import aws, secrets
 
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
@@ -146,7 +147,7 @@ def start(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, verb
         FUNCTION_PREFIX, public_base_url=base_url, function_refs=local_function_refs(app, FUNCTION_PREFIX)
     )
     os.environ.update(provisioned.environment)
-    settings.reset_settings()
+    composition.reset()
     aws.reset_clients()
     secrets.reset_secrets()
 
@@ -160,9 +161,8 @@ def start(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, verb
         moto_url=moto_url,
         operator_key=provisioned.secret_values["OperatorKeySecret"],
     )
-    from functions.outreach.sweep import next_due
-
-    stack.next_due_hints.append(next_due)  # the clock stops wherever an email comes due
+    # the clock stops wherever an email comes due
+    stack.next_due_hints.append(lambda: composition.adapters().outreach.next_due())
     console.attach(stack)
     app.register_blueprint(console.blueprint, url_prefix="/_dev")
     if demo:
@@ -191,15 +191,18 @@ def create_demo_store(base_url: str) -> dict[str, Any]:
     import yaml
 
     from aftercare.infra import ROOT
+    from functions.composition import adapters
     from functions.stores import email_identity, service
     from functions.stores.models import StoreCreateRequest
-    from functions.stores.store import default_repository
 
     config = yaml.safe_load((ROOT / "examples" / "store.yaml").read_text(encoding="utf-8"))
     config["id"], config["name"] = "demo", "Demo Store"  # leaves examples/store.yaml free to create
     config["sender"]["name"] = "Demo Store"
     config.setdefault("returns", {})["refund_endpoint"] = f"{base_url}/_dev/refunds/demo"  # the stand-in
-    created = service.create_store(StoreCreateRequest(config=config), default_repository())
+    root = adapters()
+    created = service.create_store(
+        StoreCreateRequest(config=config), root.stores, allow_loopback=root.settings.allow_loopback_endpoints
+    )
     email_identity.ensure_sender_domain(str(created.store.config.sender.email))
     view = service.public_view(created.store, base_url)
     return {

@@ -6,11 +6,19 @@ place (``functions.shared.http``). Nothing above the adapters looks at AWS error
 
 from __future__ import annotations
 
+import re
+from typing import Any, ClassVar
+
 
 class AftercareError(Exception):
-    """Base for every error the domain knows about."""
+    """Base for every error the domain knows about; ``code`` is the class name in snake_case."""
 
-    code = "error"
+    code: ClassVar[str] = "error"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "code" not in cls.__dict__:
+            cls.code = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -18,34 +26,24 @@ class AftercareError(Exception):
 
 
 class NotFound(AftercareError):
-    code = "not_found"
+    """What was asked for does not exist (or belongs to another store)."""
 
 
 class Conflict(AftercareError):
     """A conditional write lost: the thing exists already or changed under us."""
 
-    code = "conflict"
-
 
 class Throttled(AftercareError):
     """AWS asked us to slow down; the caller may retry later."""
-
-    code = "throttled"
 
 
 class DependencyFailed(AftercareError):
     """An AWS call failed for a reason that is not the caller's fault."""
 
-    code = "dependency_failed"
-
 
 class InvalidRequest(AftercareError):
     """AWS refused a request as invalid (a key too long, an item too large): retrying will not help."""
 
-    code = "invalid_request"
-
 
 class ConfigurationError(AftercareError):
     """The deployment is missing or has an invalid setting."""
-
-    code = "configuration_error"

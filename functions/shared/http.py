@@ -111,6 +111,22 @@ def html_error(status: int, heading: str, message: str, hint: str = "", locale: 
     return Response(body=body, status_code=status, headers=dict(PAGE_HEADERS))
 
 
+def link_problem(error: Exception, locale: str = "en") -> Response:
+    """The page a person sees when the link they followed does not open (``links.problem`` decides)."""
+    from functions.shared.i18n import Translator
+    from functions.shared.links import problem
+
+    found = problem(error)
+    t = Translator(locale)
+    return html_error(found.status, t(found.title), t(found.message))
+
+
+def form_bytes(request: Any) -> bytes:
+    """A request's raw body as bytes (Chalice hands over text or bytes depending on the content type)."""
+    raw = request.raw_body or b""
+    return raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+
+
 def parse_json_body(raw_body: bytes | str | None, model: type[ModelT]) -> ModelT:
     """Decode and validate a JSON request body, raising 400/413/422 ``ApiError``s."""
     if isinstance(raw_body, str):

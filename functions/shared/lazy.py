@@ -3,9 +3,9 @@
 Use it with a ``TYPE_CHECKING`` import so type checkers still see the real module::
 
     if TYPE_CHECKING:
-        from functions.flags import service
+        from functions.flags import staff
     else:
-        service = lazy_module("functions.flags.service")
+        staff = lazy_module("functions.flags.staff")
 """
 
 from __future__ import annotations

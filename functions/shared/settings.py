@@ -7,7 +7,6 @@ fails at once with a message naming the variable.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Literal
 
 from pydantic import Field, ValidationError
@@ -66,14 +65,9 @@ def _describe(error: ValidationError) -> str:
     return "Aftercare configuration is incomplete: " + "; ".join(problems)
 
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
+def load_settings() -> Settings:
+    """The settings in the environment now; a missing or invalid one fails naming its variable."""
     try:
         return Settings()  # every value comes from the environment
     except ValidationError as error:
         raise ConfigurationError(_describe(error)) from None
-
-
-def reset_settings() -> None:
-    """Forget cached settings (tests and the local stack change the environment)."""
-    get_settings.cache_clear()

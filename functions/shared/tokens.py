@@ -22,21 +22,19 @@ from functions.shared import clock
 
 
 class TokenError(Exception):
-    """Base for token failures. ``reason`` is safe to show to the person holding the link."""
-
-    reason = "This link is not valid."
+    """Base for token failures: the link cannot be used (``links.problem`` says what its holder is told)."""
 
 
 class TokenInvalid(TokenError):
-    reason = "This link is not valid. It may have been copied incompletely."
+    """Malformed, copied incompletely, or signed under another key."""
 
 
 class TokenExpired(TokenError):
-    reason = "This link has expired."
+    """Past its expiry."""
 
 
 class TokenWrongScope(TokenError):
-    reason = "This link cannot be used here."
+    """Minted for another purpose or another store."""
 
 
 @dataclass(frozen=True)
@@ -83,17 +81,23 @@ def sign(
     return f"{payload}.{_signature(signing_key, store_id, payload)}"
 
 
-def verify(signing_key: bytes, token: str, *, purpose: str, store_id: str | None = None) -> Token:
-    """Check signature, purpose, store and expiry; raise a ``TokenError`` subclass otherwise."""
-    if not isinstance(token, str) or token.count(".") != 1 or len(token) > 4096:
-        raise TokenInvalid("malformed token")
-    payload, signature = token.split(".")
+def _body(payload: str) -> dict[str, Any]:
+    """The decoded payload, which must name a store and an expiry."""
     try:
         body = json.loads(_unb64(payload))
     except (ValueError, UnicodeDecodeError):
         raise TokenInvalid("undecodable payload") from None
     if not isinstance(body, dict) or not isinstance(body.get("s"), str) or not isinstance(body.get("e"), int):
         raise TokenInvalid("payload lacks store or expiry")
+    return body
+
+
+def verify(signing_key: bytes, token: str, *, purpose: str, store_id: str | None = None) -> Token:
+    """Check signature, purpose, store and expiry; raise a ``TokenError`` subclass otherwise."""
+    if not isinstance(token, str) or token.count(".") != 1 or len(token) > 4096:
+        raise TokenInvalid("malformed token")
+    payload, signature = token.split(".")
+    body = _body(payload)
     expected = _signature(signing_key, body["s"], payload)
     if not hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii", "replace")):
         raise TokenInvalid("bad signature")
@@ -112,11 +116,3 @@ def verify(signing_key: bytes, token: str, *, purpose: str, store_id: str | None
         expires_at=expires_at,
         claims=claims,
     )
-
-
-def signing_key() -> bytes:
-    """The deployment's signing key, from Secrets Manager."""
-    from functions.shared.secrets import get_secret
-    from functions.shared.settings import get_settings
-
-    return get_secret(get_settings().signing_key_secret_arn).encode("utf-8")

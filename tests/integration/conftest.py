@@ -15,10 +15,10 @@ from tests.shop import T0, Shop
 @pytest.fixture
 def frozen(aws_stack: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The clock pinned at T0, with SES retries made fast."""
-    from functions.shared.settings import reset_settings
+    from functions import composition
 
     monkeypatch.setenv("AFTERCARE_SEND_RETRY_BASE_MS", "1")
-    reset_settings()
+    composition.reset()
     clock.clock.freeze(T0)
     yield aws_stack
 

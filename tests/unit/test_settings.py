@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from functions.shared.errors import ConfigurationError
-from functions.shared.settings import get_settings, reset_settings
+from functions.shared.settings import load_settings
 
 pytestmark = pytest.mark.unit
 
@@ -28,9 +28,7 @@ COMPLETE = {
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in COMPLETE:
         monkeypatch.delenv(key, raising=False)
-    reset_settings()
     yield
-    reset_settings()
 
 
 def test_complete_environment_gives_typed_settings(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,7 +36,7 @@ def test_complete_environment_gives_typed_settings(monkeypatch: pytest.MonkeyPat
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("AFTERCARE_DUE_SHARDS", "16")
 
-    settings = get_settings()
+    settings = load_settings()
 
     assert settings.stores_table == "stores"
     assert settings.due_shards == 16
@@ -53,14 +51,14 @@ def test_missing_setting_fails_fast_naming_the_variable(monkeypatch: pytest.Monk
 
     # When settings are read, Then the error names the missing variable and nothing else
     with pytest.raises(ConfigurationError) as raised:
-        get_settings()
+        load_settings()
     assert "AFTERCARE_STORES_TABLE is not set" in str(raised.value)
     assert "ORDERS_TABLE" not in str(raised.value)
 
 
 def test_every_missing_setting_is_listed_at_once() -> None:
     with pytest.raises(ConfigurationError) as raised:
-        get_settings()
+        load_settings()
     message = str(raised.value)
     for key in COMPLETE:
         assert f"{key} is not set" in message
@@ -74,4 +72,4 @@ def test_invalid_value_names_variable_and_problem(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(
         ConfigurationError, match=r"AFTERCARE_DUE_SHARDS: Input should be greater than or equal to 1"
     ):
-        get_settings()
+        load_settings()

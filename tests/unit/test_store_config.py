@@ -4,7 +4,6 @@ import contextlib
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
@@ -353,41 +352,30 @@ class Repository:
         self.created.append(store)
 
 
-def loopback_allowed(monkeypatch: pytest.MonkeyPatch, allowed: bool) -> None:
-    from functions.shared import settings
-
-    monkeypatch.setattr(settings, "get_settings", lambda: SimpleNamespace(allow_loopback_endpoints=allowed))
-
-
-def test_store_service_refuses_loopback_unless_the_deployment_allows_it(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_store_service_refuses_loopback_unless_the_deployment_allows_it() -> None:
     from functions.stores import service
 
     request = StoreCreateRequest.model_validate(
         {"config": with_("returns.refund_endpoint", "http://127.0.0.1:8080/refund")}
     )
     repository = Repository()
-    loopback_allowed(monkeypatch, False)
     with pytest.raises(service.InvalidConfig) as refused:
-        service.create_store(request, cast(Any, repository))
+        service.create_store(request, cast(Any, repository), allow_loopback=False)
     assert refused.value.field == "config.returns.refund_endpoint"
     assert "loopback" in refused.value.problem
     assert repository.created == []
 
-    loopback_allowed(monkeypatch, True)
-    service.create_store(request, cast(Any, repository))
+    service.create_store(request, cast(Any, repository), allow_loopback=True)
     assert len(repository.created) == 1
 
 
-def test_store_service_accepts_public_endpoints_whatever_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_store_service_accepts_public_endpoints_whatever_the_setting() -> None:
     from functions.stores import service
 
     request = StoreCreateRequest.model_validate(
         {"config": with_("returns.refund_endpoint", "https://shop.example.com/refund")}
     )
-    loopback_allowed(monkeypatch, False)
-    service.create_store(request, cast(Any, Repository()))
+    service.create_store(request, cast(Any, Repository()), allow_loopback=False)
 
 
 # --- nothing but ValidationError, whatever comes in -----------------------------------------------------

@@ -1,4 +1,9 @@
-"""Webhook signature checks, over the raw request bytes, constant-time, against every active secret."""
+"""HMAC signatures over raw request bytes: the platforms' webhook schemes and Aftercare's own.
+
+Aftercare's scheme (``X-Aftercare-Signature: t=<unix seconds>,v1=<hex>``) signs generic webhooks
+coming in and refund calls going out to a store's endpoint. Checks are constant-time against every
+active secret.
+"""
 
 from __future__ import annotations
 

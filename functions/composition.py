@@ -1,0 +1,224 @@
+"""The composition root: the one place the running system is wired together.
+
+``adapters()`` builds, once per process, every adapter from the typed ``Settings``: one repository per
+table, the mailer, the Step Functions client, the sentiment analyzer, the signing key (read from
+Secrets Manager on first use), the clock and the refund client. Each capability's ``*_ports()``
+function below hands that capability exactly the ports it declares. Entry points (blueprint routes and
+the functions declared in ``app.py``) get their ports here and nowhere else; services take ports as an
+argument, so tests pass in-memory fakes that implement the same Protocols.
+
+Building is cheap: no AWS client exists until an adapter first calls AWS, and ``import app`` does not
+import this module's adapters at all (they are imported inside ``adapters()``).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from functions.customers.store import CustomerRepository
+    from functions.flags.ports import Ports as FlagPorts
+    from functions.flags.sentiment import Analyzer
+    from functions.flags.store import FlagRepository
+    from functions.orders.store import OrderRepository
+    from functions.outreach.ports import Ports as SweepPorts
+    from functions.outreach.store import OutreachQueue
+    from functions.responses.ports import Ports as ResponsePorts
+    from functions.responses.store import ResponseRepository
+    from functions.returns.ports import Ports as ReturnPorts
+    from functions.returns.refund_client import HttpRefundClient
+    from functions.returns.store import ReturnRepository
+    from functions.returns.workflow import StepFunctionsWorkflow
+    from functions.shared.clock import Clock
+    from functions.shared.mailer import Mailer
+    from functions.shared.settings import Settings
+    from functions.stores.store import StoreRepository
+    from functions.webhooks.idempotency import PowertoolsOnce
+    from functions.webhooks.ports import Ports as WebhookPorts
+
+
+@dataclass
+class Adapters:
+    """Every adapter of this process, built from one ``Settings``."""
+
+    settings: Settings
+    clock: Clock
+    stores: StoreRepository
+    orders: OrderRepository
+    outreach: OutreachQueue
+    customers: CustomerRepository
+    responses: ResponseRepository
+    flags: FlagRepository
+    returns: ReturnRepository
+    mailer: Mailer
+    analyzer: Analyzer
+    idempotency: PowertoolsOnce
+    workflow: StepFunctionsWorkflow
+    refunds: HttpRefundClient
+    _signing_key: bytes | None = field(default=None, repr=False)
+
+    @property
+    def signing_key(self) -> bytes:
+        """The deployment's token key, read from Secrets Manager on first use and kept while warm."""
+        if self._signing_key is None:
+            from functions.shared.secrets import get_secret
+
+            self._signing_key = get_secret(self.settings.signing_key_secret_arn).encode("utf-8")
+        return self._signing_key
+
+
+def build(settings: Settings) -> Adapters:
+    """Every adapter for these settings (no AWS call is made here)."""
+    from functions.customers.store import CustomerRepository
+    from functions.flags.sentiment import analyzer
+    from functions.flags.store import FlagRepository
+    from functions.orders.store import OrderRepository
+    from functions.outreach.store import OutreachQueue
+    from functions.responses.store import ResponseRepository
+    from functions.returns.refund_client import HttpRefundClient
+    from functions.returns.store import ReturnRepository
+    from functions.returns.workflow import StepFunctionsWorkflow
+    from functions.shared.clock import clock
+    from functions.shared.mailer import SesMailer
+    from functions.stores.store import StoreRepository
+    from functions.webhooks.idempotency import PowertoolsOnce
+
+    outreach = OutreachQueue(settings.outreach_table, settings.due_shards)
+    return Adapters(
+        settings=settings,
+        clock=clock,
+        stores=StoreRepository(settings.stores_table),
+        orders=OrderRepository(settings.orders_table, outreach),
+        outreach=outreach,
+        customers=CustomerRepository(settings.customers_table),
+        responses=ResponseRepository(settings.responses_table),
+        flags=FlagRepository(settings.flags_table),
+        returns=ReturnRepository(settings.returns_table),
+        mailer=SesMailer(settings.ses_configuration_set, settings.send_retries, settings.send_retry_base_ms),
+        analyzer=analyzer(settings.sentiment),
+        idempotency=PowertoolsOnce(settings.idempotency_table),
+        workflow=StepFunctionsWorkflow(settings.returns_state_machine_arn),
+        refunds=HttpRefundClient(settings.refund_timeout_seconds, settings.allow_loopback_endpoints),
+    )
+
+
+_lock = threading.Lock()
+_root: dict[str, Adapters] = {}
+
+
+def adapters() -> Adapters:
+    """This process's adapters, built on first use from the environment's settings."""
+    found = _root.get("adapters")
+    if found is None:
+        from functions.shared.settings import load_settings
+
+        with _lock:
+            found = _root.get("adapters")
+            if found is None:
+                found = _root["adapters"] = build(load_settings())
+    return found
+
+
+def reset() -> None:
+    """Forget the adapters (tests and the local stack change the environment between runs)."""
+    with _lock:
+        _root.clear()
+
+
+# ------------------------------------------------------------------------------ capability ports
+# One function per capability; each returns that capability's own ``Ports``.
+
+
+def webhook_ports() -> WebhookPorts:
+    """Receiving webhooks: stores, the order/response/return owners, the once-only runner, the clock."""
+    from functions.webhooks.ports import Ports
+
+    found = adapters()
+    return Ports(
+        stores=found.stores,
+        orders=found.orders,
+        responses=found.responses,
+        returns=returns_ports(),
+        once=found.idempotency,
+        clock=found.clock,
+    )
+
+
+def flag_ports() -> FlagPorts:
+    """Flagging, the staff page and escalation: the flags owner and what a flag is about, mail, analyzer."""
+    from functions.flags.ports import Ports
+    from functions.flags.returns_desk import ReturnsDesk
+
+    found = adapters()
+    return Ports(
+        flags=found.flags,
+        stores=found.stores,
+        customers=found.customers,
+        responses=found.responses,
+        orders=found.orders,
+        returns=ReturnsDesk(returns_ports),
+        mailer=found.mailer,
+        analyzer=found.analyzer,
+        clock=found.clock,
+        signing_key=lambda: found.signing_key,
+        base_url=found.settings.public_base_url,
+    )
+
+
+def response_ports() -> ResponsePorts:
+    """The survey page: stores, outreach requests, answers, the signing key and the clock."""
+    from functions.responses.ports import Ports
+
+    found = adapters()
+    return Ports(
+        stores=found.stores,
+        outreach=found.outreach,
+        responses=found.responses,
+        signing_key=found.signing_key,
+        clock=found.clock,
+    )
+
+
+def sweep_ports() -> SweepPorts:
+    """The due sweep: the outreach queue, what it reads of stores, orders and customers, mail, links."""
+    from functions.outreach.ports import Ports, SweepSettings
+
+    found = adapters()
+    settings = found.settings
+    return Ports(
+        queue=found.outreach,
+        stores=found.stores,
+        orders=found.orders,
+        customers=found.customers,
+        mailer=found.mailer,
+        signing_key=found.signing_key,
+        clock=found.clock,
+        settings=SweepSettings(
+            base_url=settings.public_base_url,
+            batch=settings.sweep_batch,
+            max_emails=settings.sweep_max_emails,
+            max_attempts=settings.max_send_attempts,
+        ),
+    )
+
+
+def returns_ports() -> ReturnPorts:
+    """Returns and refunds: the returns owner, orders, stores, mail, Step Functions, the refund client."""
+    from functions.returns.order_plan import OrderPlanAdapter
+    from functions.returns.ports import Ports
+
+    found = adapters()
+    return Ports(
+        returns=found.returns,
+        orders=found.orders,
+        order_plan=OrderPlanAdapter(found.orders),
+        stores=found.stores,
+        mailer=found.mailer,
+        workflow=found.workflow,
+        refunds=found.refunds,
+        signing_key=lambda: found.signing_key,
+        clock=found.clock,
+        base_url=found.settings.public_base_url,
+    )
