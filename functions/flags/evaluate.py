@@ -19,21 +19,24 @@ class Verdict:
         return bool(self.reasons)
 
 
-def evaluate(response: dict[str, Any], policy: AlertPolicy, analyzer: Analyzer) -> Verdict:
-    verdict = Verdict()
-    kind, score = str(response.get("kind")), int(response.get("score", 0))
+def _score_reasons(kind: str, score: int, policy: AlertPolicy) -> list[str]:
     if kind == "review" and score <= policy.negative_stars_at_most:
-        verdict.reasons.append(
-            f"{score} of 5 stars (the store flags {policy.negative_stars_at_most} or fewer)"
-        )
+        return [f"{score} of 5 stars (the store flags {policy.negative_stars_at_most} or fewer)"]
     if kind == "nps" and score <= policy.detractor_nps_at_most:
-        verdict.reasons.append(f"NPS {score}: a detractor (0 to {policy.detractor_nps_at_most})")
+        return [f"NPS {score}: a detractor (0 to {policy.detractor_nps_at_most})"]
+    return []
+
+
+def _keyword_reasons(comment: str, policy: AlertPolicy) -> list[str]:
+    folded = comment.casefold()
+    return [f'mentions "{k}"' for k in policy.keywords if k.strip() and k.casefold() in folded]
+
+
+def evaluate(response: dict[str, Any], policy: AlertPolicy, analyzer: Analyzer) -> Verdict:
+    verdict = Verdict(_score_reasons(str(response.get("kind")), int(response.get("score", 0)), policy))
     comment = str(response.get("comment") or "").strip()
     if comment:
-        folded = comment.casefold()
-        for keyword in policy.keywords:
-            if keyword.strip() and keyword.casefold() in folded:
-                verdict.reasons.append(f'mentions "{keyword}"')
+        verdict.reasons.extend(_keyword_reasons(comment, policy))
         verdict.sentiment = analyzer.analyze(comment, str(response.get("locale") or "") or None)
         if verdict.sentiment.negative:
             s = verdict.sentiment

@@ -98,22 +98,8 @@ class LocalAnalyzer:
 
     def analyze(self, text: str, hint: str | None = None) -> Sentiment:
         words = [w.casefold() for w in _WORD.findall(text)]
-        language = (hint or "en").split("-")[0]
-        if language not in NEGATIVE:
-            language = max(
-                NEGATIVE, key=lambda lang: sum(w in NEGATIVE[lang] | POSITIVE[lang] for w in words)
-            )
-        negative = positive = 0
-        flip = False
-        for word in words:
-            if word in NEGATIONS:
-                flip = True
-                continue
-            if word in NEGATIVE[language]:
-                positive, negative = (positive + 1, negative) if flip else (positive, negative + 1)
-            elif word in POSITIVE[language]:
-                positive, negative = (positive, negative + 1) if flip else (positive + 1, negative)
-            flip = False
+        language = _language(words, hint)
+        negative, positive = _tally(words, language)
         if negative == positive == 0:
             return Sentiment("NEUTRAL", 0.5, language, self.name)
         if negative > positive:
@@ -121,6 +107,32 @@ class LocalAnalyzer:
         if positive > negative:
             return Sentiment("POSITIVE", positive / (negative + positive), language, self.name)
         return Sentiment("MIXED", 0.5, language, self.name)
+
+
+def _language(words: list[str], hint: str | None) -> str:
+    """The hinted language when a lexicon exists for it, else the lexicon that knows the most words."""
+    language = (hint or "en").split("-")[0]
+    if language in NEGATIVE:
+        return language
+    return max(NEGATIVE, key=lambda lang: sum(w in NEGATIVE[lang] | POSITIVE[lang] for w in words))
+
+
+def _tally(words: list[str], language: str) -> tuple[int, int]:
+    """(negative, positive) sentiment words, a negation flipping the sentiment word right after it."""
+    negative = positive = 0
+    flip = False
+    for word in words:
+        if word in NEGATIONS:
+            flip = True
+            continue
+        is_negative = word in NEGATIVE[language]
+        if is_negative or word in POSITIVE[language]:
+            if is_negative != flip:
+                negative += 1
+            else:
+                positive += 1
+        flip = False
+    return negative, positive
 
 
 class ComprehendAnalyzer:

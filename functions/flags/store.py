@@ -10,40 +10,27 @@ import hashlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from functions.shared import aws, clock
+from functions.flags.models import AlertStatus, AlreadyDone, DuplicateReply, FlagResolved, FlagStatus, Listing
+from functions.shared import clock
+from functions.shared.adapter import DynamoAdapter
 from functions.shared.dynamo import from_item, to_item, to_value
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-OPEN, RESOLVED = "open", "resolved"
+__all__ = ["AlreadyDone", "DuplicateReply", "FlagRepository", "FlagResolved", "flag_id"]
 
-
-class AlreadyDone(Exception):
-    """This action (or alert) was carried out before: do not repeat its side effects."""
-
-
-class FlagResolved(AlreadyDone):
-    """The flag is resolved: staff must reopen it before acting on it again."""
-
-
-class DuplicateReply(AlreadyDone):
-    """The same reply text was sent for this flag a moment ago."""
+OPEN, RESOLVED = FlagStatus.OPEN.value, FlagStatus.RESOLVED.value
 
 
 def flag_id(response_pk: str, response_sk: str) -> str:
     return "f" + hashlib.sha256(f"{response_pk}/{response_sk}".encode()).hexdigest()[:23]
 
 
-class FlagRepository:
+class FlagRepository(DynamoAdapter):
     def __init__(self, table: str, shards: int = 4, client: DynamoDBClient | None = None) -> None:
-        self.table = table
+        super().__init__(table, client)
         self.shards = shards
-        self._client = client
-
-    @property
-    def client(self) -> DynamoDBClient:
-        return self._client or aws.dynamodb()
 
     def _key(self, store_id: str, flag: str) -> dict[str, Any]:
         return to_item({"pk": store_id, "sk": flag})
@@ -53,8 +40,6 @@ class FlagRepository:
 
     def create(self, flag: dict[str, Any]) -> bool:
         """Store a new flag; False if this answer was flagged before."""
-        from botocore.exceptions import ClientError
-
         item = {
             **flag,
             "pk": flag["store_id"],
@@ -65,24 +50,19 @@ class FlagRepository:
             "reply_digests": {},
         }
         try:
-            self.client.put_item(
-                TableName=self.table, Item=to_item(item), ConditionExpression="attribute_not_exists(sk)"
-            )
-        except ClientError as error:
-            if aws.error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise aws.domain_error(error, "creating a flag") from error
+            with self.calling("creating a flag", conflict=AlreadyDone("this answer was flagged before")):
+                self.client.put_item(
+                    TableName=self.table, Item=to_item(item), ConditionExpression="attribute_not_exists(sk)"
+                )
+        except AlreadyDone:
+            return False
         return True
 
     def get(self, store_id: str, flag: str) -> dict[str, Any] | None:
-        from botocore.exceptions import ClientError
-
-        try:
+        with self.calling("reading a flag"):
             item = self.client.get_item(
                 TableName=self.table, Key=self._key(store_id, flag), ConsistentRead=True
             )
-        except ClientError as error:
-            raise aws.domain_error(error, "reading a flag") from error
         return from_item(item["Item"]) if "Item" in item else None
 
     def _update(
@@ -95,23 +75,17 @@ class FlagRepository:
         what: str,
         names: dict[str, str] | None = None,
     ) -> None:
-        from botocore.exceptions import ClientError
-
-        try:
-            kwargs: dict[str, Any] = {
-                "TableName": self.table,
-                "Key": self._key(store_id, flag),
-                "UpdateExpression": expression,
-                "ConditionExpression": condition,
-                "ExpressionAttributeValues": values,
-            }
-            if names:
-                kwargs["ExpressionAttributeNames"] = names
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": self._key(store_id, flag),
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+        }
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        with self.calling(what, conflict=AlreadyDone(what)):
             self.client.update_item(**kwargs)
-        except ClientError as error:
-            if aws.error_code(error) == "ConditionalCheckFailedException":
-                raise AlreadyDone(what) from error
-            raise aws.domain_error(error, what) from error
 
     def claim_alert(self, store_id: str, flag: str) -> None:
         self._update(
@@ -119,7 +93,7 @@ class FlagRepository:
             flag,
             "SET alert_status = :sending, alert_claimed_at = :now",
             "attribute_exists(sk) AND attribute_not_exists(alert_status)",
-            {":sending": {"S": "sending"}, ":now": {"S": clock.isoformat(clock.now())}},
+            {":sending": {"S": AlertStatus.SENDING.value}, ":now": {"S": clock.isoformat(clock.now())}},
             "claiming an alert",
         )
 
@@ -129,7 +103,7 @@ class FlagRepository:
             flag,
             "REMOVE alert_status",
             "alert_status = :sending",
-            {":sending": {"S": "sending"}},
+            {":sending": {"S": AlertStatus.SENDING.value}},
             "releasing an alert",
         )
 
@@ -140,8 +114,8 @@ class FlagRepository:
             "SET alert_status = :sent, alert_sent_at = :now, alerted = :to",
             "alert_status = :sending",
             {
-                ":sent": {"S": "sent"},
-                ":sending": {"S": "sending"},
+                ":sent": {"S": AlertStatus.SENT.value},
+                ":sending": {"S": AlertStatus.SENDING.value},
                 ":now": {"S": clock.isoformat(clock.now())},
                 ":to": to_value(recipients),
             },
@@ -283,9 +257,7 @@ class FlagRepository:
 
     def overdue(self, shard: int, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
         """Open, unescalated flags past their deadline in one shard (nothing else is read)."""
-        from botocore.exceptions import ClientError
-
-        try:
+        with self.calling("reading overdue flags"):
             response = self.client.query(
                 TableName=self.table,
                 IndexName="sla_due",
@@ -293,19 +265,15 @@ class FlagRepository:
                 ExpressionAttributeValues={":shard": {"S": str(shard)}, ":now": {"S": clock.isoformat(now)}},
                 Limit=limit,
             )
-        except ClientError as error:
-            raise aws.domain_error(error, "reading overdue flags") from error
         return [from_item(item) for item in response.get("Items", [])]
 
     def list(self, store_id: str, status: str, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
         """A store's flags by status (open, overdue or resolved), at most ``limit``: paged until that many are
         found or there are no more, so never fewer than asked while more exist."""
-        from botocore.exceptions import ClientError
-
-        if status in {"open", "overdue"}:
+        if status in {Listing.OPEN, Listing.OVERDUE}:
             condition = "open_store = :store"
             values: dict[str, Any] = {":store": {"S": store_id}}
-            if status == "overdue":
+            if status == Listing.OVERDUE:
                 condition += " AND sla_deadline <= :now"
                 values[":now"] = {"S": clock.isoformat(now)}
             kwargs: dict[str, Any] = {
@@ -323,21 +291,11 @@ class FlagRepository:
                 "ExpressionAttributeValues": {":store": {"S": store_id}, ":resolved": {"S": RESOLVED}},
             }
         found: list[dict[str, Any]] = []
-        try:
+        with self.calling("listing flags"):
             while len(found) < limit:
                 response = self.client.query(**kwargs, Limit=max(limit - len(found), 25))
                 found.extend(from_item(item) for item in response.get("Items", []))
                 if "LastEvaluatedKey" not in response:
                     break
                 kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        except ClientError as error:
-            raise aws.domain_error(error, "listing flags") from error
         return found[:limit]
-
-
-def default_repository() -> FlagRepository:
-    from functions.shared.repositories import shared
-    from functions.shared.settings import get_settings
-
-    settings = get_settings()
-    return shared(FlagRepository, settings.flags_table)

@@ -12,6 +12,7 @@ import pytest
 from aftercare.devstack.lambdas import LocalLambdaContext
 from aftercare.devstack.streams import Mapping, StreamPump
 from app import escalate, flag_responses  # the packaged handlers, as Lambda calls them
+from functions.composition import adapters
 from functions.shared import clock
 from tests.helpers import bearer
 from tests.shop import Shop, at, header, mails, review_links, run_sweep
@@ -252,9 +253,9 @@ class TestStaffPage:
         from functions.shared import tokens
 
         Shop(api, operator_key, "other-shop")
-        mine = tokens.verify(tokens.signing_key(), staff_path(alert).rsplit("/", 1)[1], purpose="staff")
+        mine = tokens.verify(adapters().signing_key, staff_path(alert).rsplit("/", 1)[1], purpose="staff")
         forged = tokens.sign(
-            tokens.signing_key(),
+            adapters().signing_key,
             purpose="staff",
             store_id="other-shop",
             ttl=timedelta(days=1),

@@ -15,11 +15,12 @@ pytestmark = pytest.mark.integration
 
 
 def answer(shop: Shop, number: int, kind: str, at: Any) -> None:
-    from functions.responses.store import Answer, default_repository
+    from functions.composition import adapters
+    from functions.responses.store import Answer
 
     product = None if kind == "nps" else f"p{number}"
     outreach = "nps" if kind == "nps" else f"review-{number}"
-    default_repository().record(
+    adapters().responses.record(
         Answer(shop.id, f"O-{number}", outreach, product, kind, 9, "", "en", f"t{number}"), at
     )
 
@@ -44,9 +45,9 @@ def test_a_filtered_answer_list_is_filled_from_older_answers(shop: Shop) -> None
 
 
 def test_resolved_flags_are_listed_in_full_past_many_open_ones(shop: Shop) -> None:
-    from functions.flags.store import default_repository
+    from functions.composition import adapters
 
-    flags = default_repository()
+    flags = adapters().flags
     # Given forty-two open flags and three resolved ones among them
     for number in range(45):
         flag_id = f"f{number:023x}"

@@ -1,0 +1,143 @@
+"""The staff page behind an alert's link: open it, reply to the customer, resolve, reopen.
+
+Every action is claimed on the flag by its form's id before anything happens (``Flags.claim_action``),
+so a form submitted twice acts once and a resolved flag refuses actions until it is reopened.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from functions.customers.store import customer_key
+from functions.flags.emails import reply_email
+from functions.flags.models import ActionKind, ActionRefused, AlreadyDone, FlagResolved
+from functions.shared import clock, links, tokens
+from functions.shared.errors import NotFound
+from functions.shared.mailer import PermanentSendError, TransientSendError
+from functions.shared.observability import metrics
+
+if TYPE_CHECKING:
+    from functions.flags.ports import Ports
+    from functions.stores.models import Store
+
+MAX_REPLY = 5000
+REPLY_DEDUPE_WINDOW = timedelta(minutes=15)
+
+
+@dataclass
+class StaffView:
+    """One staff member's view of one flag, opened from their link."""
+
+    token: tokens.Token
+    token_text: str
+    store: Store
+    flag: dict[str, Any]
+    answer: dict[str, Any] | None
+    form_value: str  # the hidden value the page's forms post back (bound to this link)
+
+    @property
+    def actor(self) -> str:
+        return str(self.token.claims.get("a", "staff"))
+
+    @property
+    def flag_id(self) -> str:
+        return str(self.flag["flag_id"])
+
+
+def open_staff(token_text: str, ports: Ports) -> StaffView:
+    """The flag a staff link points to; ``tokens.TokenError`` or ``NotFound`` when it does not open."""
+    key = ports.signing_key()
+    token = links.STAFF.open(key, token_text)
+    store = ports.stores.get(token.store_id, cached=True)
+    flag = ports.flags.get(store.id, str(token.claims.get("f", "")))
+    if flag is None:
+        raise NotFound("this flag does not exist")
+    pk, sk = str(flag["response_pk"]), str(flag["response_sk"])
+    answer = ports.responses.get(store.id, pk.split("#", 1)[1], sk)
+    return StaffView(token, token_text, store, flag, answer, links.STAFF.form_value(key, token))
+
+
+def check_form(view: StaffView, presented: str, ports: Ports) -> None:
+    """Refuse a form that was not shown for this link."""
+    if not links.STAFF.form_matches(ports.signing_key(), view.token, presented):
+        raise ActionRefused("This form is out of date. Reload the page and try again.")
+
+
+def _digest(reply_text: str) -> str:
+    normalised = " ".join(reply_text.split()).casefold()
+    return "r" + hashlib.sha256(normalised.encode("utf-8")).hexdigest()[:32]
+
+
+def claim(view: StaffView, action_id: str, ports: Ports, reply_text: str | None = None) -> str | None:
+    """Claim this form's action on the open flag (see ``Flags.claim_action``); returns the reply digest."""
+    if not action_id or len(action_id) > 64:
+        raise ActionRefused("This form is incomplete. Reload the page and try again.")
+    digest = _digest(reply_text) if reply_text is not None else None
+    since = clock.isoformat(ports.clock.now() - REPLY_DEDUPE_WINDOW)
+    try:
+        ports.flags.claim_action(view.store.id, view.flag_id, action_id, reply_digest=digest, since=since)
+    except FlagResolved:
+        raise ActionRefused(
+            "This flag is resolved. Reopen it first if something still needs doing."
+        ) from None
+    return digest
+
+
+def log_action(view: StaffView, action: dict[str, Any], ports: Ports, *, reply: bool, resolve: bool) -> None:
+    """Append a done action to the flag's log (a reply also stops the SLA clock, a resolve closes it)."""
+    entry = {"at": clock.isoformat(ports.clock.now()), "actor": view.actor, **action}
+    created = clock.parse_iso(str(view.flag["created_at"]))
+    ports.flags.record_action(
+        view.store.id, view.flag_id, entry, reply=reply, resolve=resolve, created_at=created
+    )
+
+
+def _reply_body(view: StaffView, text: str, ports: Ports) -> str:
+    """The reply as it will be sent, or ``ActionRefused`` saying why it cannot be."""
+    body = text.replace("\r\n", "\n").strip()
+    if not body:
+        raise ActionRefused("Write a reply before sending it.")
+    if len(body) > MAX_REPLY:
+        raise ActionRefused(f"Replies are limited to {MAX_REPLY} characters.")
+    email = str((view.flag.get("customer") or {}).get("email") or "")
+    if not email:
+        raise ActionRefused("This customer has no email address on file.")
+    profile = ports.customers.get(view.store.id, customer_key(email)) or {}
+    suppressed = (profile.get("suppressed") or {}).get("reason")
+    if suppressed in {"bounced", "complained"}:
+        raise ActionRefused(f"The customer's address {suppressed}; Aftercare will not email it.")
+    return body
+
+
+def reply(view: StaffView, text: str, action_id: str, resolve: bool, ports: Ports) -> None:
+    """Email the staff member's reply to the customer, threaded under the original email, once."""
+    body = _reply_body(view, text, ports)
+    digest = claim(view, action_id, ports, reply_text=body)
+    try:
+        message_id = ports.mailer.send(reply_email(view.store, view.flag, body))
+    except (TransientSendError, PermanentSendError):
+        ports.flags.release_action(view.store.id, view.flag_id, action_id, reply_digest=digest)
+        raise ActionRefused(
+            "The reply could not be sent just now. Nothing was emailed; try again in a minute."
+        ) from None
+    action = {"action": ActionKind.REPLY.value, "text": body, "message_id": message_id}
+    log_action(view, action, ports, reply=True, resolve=resolve)
+    waited = ports.clock.now() - clock.parse_iso(str(view.flag["created_at"]))
+    metrics.add_metric(name="SecondsToFirstReply", unit="Seconds", value=max(0.0, waited.total_seconds()))
+
+
+def resolve(view: StaffView, note: str, action_id: str, ports: Ports) -> None:
+    claim(view, action_id, ports)
+    log_action(
+        view, {"action": ActionKind.RESOLVE.value, "text": note[:1000]}, ports, reply=False, resolve=True
+    )
+
+
+def reopen(view: StaffView, ports: Ports) -> None:
+    try:
+        ports.flags.reopen(view.store.id, view.flag_id, view.actor)
+    except AlreadyDone:
+        raise AlreadyDone("this flag is open already") from None
