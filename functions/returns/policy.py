@@ -5,10 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from functions.returns.models import Outcome
 from functions.shared import clock
 from functions.stores.models import StoreConfig
+
+if TYPE_CHECKING:
+    from functions.orders.models import OrderFacts
 
 
 @dataclass
@@ -58,6 +62,13 @@ def outside_policy(
     return problems
 
 
+def delivered_at(facts: OrderFacts, config: StoreConfig) -> datetime | None:
+    """When the order reached the customer: delivered, or fulfilled plus the store's transit time."""
+    if facts.delivered_at is not None:
+        return facts.delivered_at
+    return facts.fulfilled_at + config.outreach.transit_time if facts.fulfilled_at else None
+
+
 def decide(
     request: dict[str, Any], config: StoreConfig, delivered_at: datetime | None, now: datetime
 ) -> Decision:
@@ -66,7 +77,6 @@ def decide(
     A staff offer is a decision the store already made: it is never refused by the policy (the staff
     page warns before an offer outside it), and needs no approval.
     """
-    policy = config.returns
     items = list(request.get("items") or [])
     if not items:
         return Decision(False, "The request names no items to return.")
@@ -75,16 +85,28 @@ def decide(
     if problems and not by_staff:
         return Decision(False, problems[0])
     amount = Decimal(str(request["amount"])) if request.get("amount") is not None else amount_of(items)
-    outcome = str(request.get("outcome", "refund"))
-    keep_it = amount < policy.keep_it_below and outcome != "return"
-    if by_staff and outcome in ("refund", "return"):
-        keep_it = outcome == "refund"  # staff chose: a refund now, or a refund once the item is back
-    auto = by_staff or amount < policy.auto_approve_below
+    outcome = str(request.get("outcome", Outcome.REFUND))
+    keep_it = _keeps_item(config, amount, outcome, by_staff)
+    auto = by_staff or amount < config.returns.auto_approve_below
     notes = [f"outside the return policy, offered by staff anyway: {p}" for p in problems]
+    notes.extend(_notes(config, keep_it, by_staff, auto))
+    return Decision(True, "", auto_approve=auto, needs_return=not keep_it, amount=amount, notes=notes)
+
+
+def _keeps_item(config: StoreConfig, amount: Decimal, outcome: str, by_staff: bool) -> bool:
+    """Whether the customer keeps the item (too cheap to send back, or a staff refund without return)."""
+    if by_staff and outcome in (Outcome.REFUND, Outcome.RETURN):
+        return outcome == Outcome.REFUND  # staff chose: a refund now, or a refund once the item is back
+    return amount < config.returns.keep_it_below and outcome != Outcome.RETURN
+
+
+def _notes(config: StoreConfig, keep_it: bool, by_staff: bool, auto: bool) -> list[str]:
+    policy = config.returns
+    notes = []
     if keep_it:
         notes.append(f"below {policy.keep_it_below} {config.currency}: the customer keeps the item")
     if by_staff:
         notes.append("offered by staff, so approved")
     elif auto:
         notes.append(f"below {policy.auto_approve_below} {config.currency}: approved automatically")
-    return Decision(True, "", auto_approve=auto, needs_return=not keep_it, amount=amount, notes=notes)
+    return notes

@@ -4,98 +4,123 @@ Every request is one item in the Returns table with its audit steps beside it; a
 execution (named after the request, so a repeated start is the same execution) carries it through
 eligibility, approval, the parcel and the store's refund call. Deadlines (approval, parcel) are kept on
 the item and enforced by a schedule with Aftercare's clock, so the local stack's clock moves through them.
+
+Every function takes the capability's ``Ports``; none knows about HTTP or DynamoDB.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
-import json
-import secrets
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from functions.orders import ledger
-from functions.orders.models import OrderFacts, ReturnEvent
-from functions.orders.store import OrderRepository
-from functions.returns.store import Conflict, ReturnRepository
-from functions.shared import aws, clock
+from functions.returns import policy
+from functions.returns.models import Requested, ReturnRequest, StaffAction, Status, Waiting
+from functions.returns.store import SHARDS, Conflict
+from functions.shared import clock, isolation
 from functions.shared.errors import NotFound
-from functions.shared.observability import logger, metrics
-from functions.stores.models import Store
+from functions.shared.observability import metrics
 
-APPROVAL, PARCEL = "approval", "parcel"
-REFUND_FAILED_STATUS = "failed: refund not issued"
+if TYPE_CHECKING:
+    from functions.orders.models import LineItem, OrderFacts, ReturnEvent
+    from functions.returns.ports import Ports
+    from functions.stores.models import Store
+
+__all__ = [  # what flags, webhooks and outreach use
+    "Requested",
+    "ReturnableItem",
+    "Started",
+    "UnusableReturn",
+    "return_id_for",
+    "returnable_items",
+    "start",
+    "store_return_event",
+]
+
+
+class Started(TypedDict):
+    """The answer to a start: the return's id and status, and whether it was the same request again."""
+
+    return_id: str
+    status: str
+    duplicate: bool
+
+
+class UnusableReturn(Exception):
+    """A store's return event that cannot be applied; ``field`` and ``problem`` say why."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
 
 
 def return_id_for(store_id: str, *parts: str) -> str:
     return "ret-" + hashlib.sha256("/".join((store_id, *parts)).encode()).hexdigest()[:16]
 
 
-def _state_machine_arn() -> str:
-    from functions.shared.settings import get_settings
-
-    return get_settings().returns_state_machine_arn
+# ------------------------------------------------------------------------------ start
 
 
-@dataclass(frozen=True)
-class Requested:
-    """A return someone asks for: which units of which line items, and what they want instead."""
-
-    return_id: str
-    order_id: str
-    lines: dict[str, int]
-    outcome: str
-    reason: str
-    source: str  # customer, staff or store
-    extra: dict[str, Any] = field(default_factory=dict)  # details, flag_id, store_return_id ...
-
-
-def start(
-    store: Store,
-    requested: Requested,
-    repository: ReturnRepository,
-    orders: OrderRepository,
-    actor: str,
-) -> dict[str, Any]:
+def start(store: Store, requested: Requested, ports: Ports, actor: str) -> Started:
     """Hold the units on the order's ledger, record the request and start its workflow.
 
     The same request again changes nothing. Raises ``ledger.NotReturnable`` (or ``OrderClosed``) when
     the units are not there to return, and ``NotFound`` for an order Aftercare never saw: nothing is
     recorded then.
     """
-    from botocore.exceptions import ClientError
-
-    now = clock.isoformat(clock.now())
-    facts, _ = orders.change_ledger(
+    now = clock.isoformat(ports.clock.now())
+    facts, _ = ports.orders.change_ledger(
         store.id,
         requested.order_id,
         lambda f, led: ledger.reserve(f, led, requested.return_id, requested.lines, requested.source, now),
     )
-    known, _ = repository.get(store.id, requested.return_id)
-    if known is not None and known.get("execution_arn"):  # the same request again: nothing changes
-        return {"return_id": requested.return_id, "status": known.get("status"), "duplicate": True}
-    items = _priced_items(facts, requested.lines)
-    customer = facts.customer.customer.model_dump() if facts.customer else None
+    known = _running(ports, store.id, requested.return_id)
+    if known is not None:  # the same request again: nothing changes
+        return known
+    created = _record(ports, store, requested, facts, now, actor)
+    known = _running(ports, store.id, requested.return_id)
+    if known is not None:
+        return known
+    arn = ports.workflow.start(requested.return_id, _workflow_input(store, requested.return_id, retry=False))
+    ports.returns.update(store.id, requested.return_id, {"execution_arn": arn, "status": Status.IN_PROGRESS})
+    metrics.add_metric(name="ReturnStarted", unit="Count", value=1)
+    return Started(return_id=requested.return_id, status=Status.IN_PROGRESS, duplicate=not created)
+
+
+def _running(ports: Ports, store_id: str, return_id: str) -> Started | None:
+    """The answer for a request whose workflow runs already (None while it has none)."""
+    known, _ = ports.returns.get(store_id, return_id)
+    if known is None or not ReturnRequest(known).has_workflow:
+        return None
+    return Started(return_id=return_id, status=str(known.get("status")), duplicate=True)
+
+
+def _record(
+    ports: Ports, store: Store, requested: Requested, facts: OrderFacts, now: str, actor: str
+) -> bool:
+    """Write the request (and its first audit step); False when it was written before."""
     request = {
         **requested.extra,
         "return_id": requested.return_id,
         "order_id": requested.order_id,
         "order_name": facts.name,
-        "items": items,
+        "items": _priced_items(facts, requested.lines),
         "amount": str(ledger.amount_for(facts, requested.lines)),
         "currency": facts.currency or store.config.currency,
         "outcome": requested.outcome,
         "reason": requested.reason,
         "source": requested.source,
-        "customer": customer,
+        "customer": facts.customer.customer.model_dump() if facts.customer else None,
         "store_id": store.id,
-        "status": "requested",
+        "status": Status.REQUESTED,
         "requested_at": now,
     }
-    created = repository.create(request)
+    created = ports.returns.create(request)
     if created:
-        repository.step(
+        ports.returns.step(
             store.id,
             requested.return_id,
             actor,
@@ -103,34 +128,18 @@ def start(
             f"{requested.outcome} requested for {sum(requested.lines.values())} item(s)",
             reason=requested.reason,
         )
-    current, _ = repository.get(store.id, requested.return_id)
-    if current is not None and current.get("execution_arn"):
-        return {"return_id": requested.return_id, "status": current.get("status"), "duplicate": True}
-    payload = json.dumps(
-        {
-            "store_id": store.id,
-            "return_id": requested.return_id,
-            "safety_timeout_seconds": _safety_timeout(store),
-            "retry_refund": False,
-        }
-    )
-    try:
-        execution = aws.stepfunctions().start_execution(
-            stateMachineArn=_state_machine_arn(), name=requested.return_id, input=payload
-        )
-        arn = execution["executionArn"]
-    except ClientError as error:
-        if aws.error_code(error) != "ExecutionAlreadyExists":
-            raise aws.domain_error(error, "starting the return workflow") from error
-        arn = f"{_state_machine_arn().replace(':stateMachine:', ':execution:')}:{requested.return_id}"
-    repository.update(store.id, requested.return_id, {"execution_arn": arn, "status": "in progress"})
-    metrics.add_metric(name="ReturnStarted", unit="Count", value=1)
-    return {"return_id": requested.return_id, "status": "in progress", "duplicate": not created}
+    return created
 
 
-def _safety_timeout(store: Store) -> int:
+def _workflow_input(store: Store, return_id: str, *, retry: bool) -> dict[str, Any]:
     policy = store.config.returns
-    return int(policy.approval_timeout.total_seconds() + policy.return_timeout.total_seconds()) * 3
+    safety = int(policy.approval_timeout.total_seconds() + policy.return_timeout.total_seconds()) * 3
+    return {
+        "store_id": store.id,
+        "return_id": return_id,
+        "safety_timeout_seconds": safety,
+        "retry_refund": retry,
+    }
 
 
 def _priced_items(facts: OrderFacts, lines: dict[str, int]) -> list[dict[str, Any]]:
@@ -152,74 +161,10 @@ def _priced_items(facts: OrderFacts, lines: dict[str, int]) -> list[dict[str, An
     ]
 
 
-def release(store_id: str, request: dict[str, Any], orders: OrderRepository) -> None:
-    """The return ended without a refund: give its units back to the order's ledger."""
-    try:
-        orders.change_ledger(
-            store_id, str(request["order_id"]), lambda f, led: ledger.release(led, str(request["return_id"]))
-        )
-    except NotFound:
-        logger.warning("return of an order that no longer exists", extra={"return_id": request["return_id"]})
+# ------------------------------------------------------------------------------ the store's own events
 
 
-def retry_refund(store: Store, return_id: str, actor: str, repository: ReturnRepository) -> str:
-    """Staff ask to call the store's refund endpoint again (same idempotency key); returns the run name."""
-    from botocore.exceptions import ClientError
-
-    request, _ = repository.get(store.id, return_id)
-    if request is None:
-        raise NotFound(f"no return {return_id}")
-    attempt = int(request.get("refund_retries", 0)) + 1
-    repository.update(
-        store.id,
-        return_id,
-        {"status": "retrying the refund", "refund_retries": attempt},
-        condition="#status = :failed",
-        values={":failed": REFUND_FAILED_STATUS},
-        names={"#status": "status"},
-    )
-    repository.step(store.id, return_id, actor, "refund retried", f"retry {attempt} asked for by staff")
-    name = f"{return_id}-retry-{attempt}"
-    payload = json.dumps(
-        {
-            "store_id": store.id,
-            "return_id": return_id,
-            "safety_timeout_seconds": _safety_timeout(store),
-            "retry_refund": True,
-        }
-    )
-    try:
-        aws.stepfunctions().start_execution(stateMachineArn=_state_machine_arn(), name=name, input=payload)
-    except ClientError as error:
-        raise aws.domain_error(error, "starting the refund retry") from error
-    return name
-
-
-def settle(
-    store: Store, return_id: str, actor: str, note: str, repository: ReturnRepository, orders: OrderRepository
-) -> None:
-    """Staff settled a failed refund in their own admin: close the return and release its units.
-
-    The store's own refund then reaches Aftercare as a platform refund and is counted once, there.
-    """
-    request, _ = repository.get(store.id, return_id)
-    if request is None:
-        raise NotFound(f"no return {return_id}")
-    repository.update(
-        store.id,
-        return_id,
-        {"status": "closed: settled by staff"},
-        condition="#status = :failed",
-        values={":failed": REFUND_FAILED_STATUS},
-        names={"#status": "status"},
-    )
-    orders.change_ledger(store.id, str(request["order_id"]), lambda f, led: ledger.release(led, return_id))
-    repository.step(store.id, return_id, actor, "settled", note or "settled outside Aftercare")
-
-
-def store_return_event(
-    store: Store, event: ReturnEvent, repository: ReturnRepository, orders: OrderRepository
-) -> dict[str, Any]:
+def store_return_event(store: Store, event: ReturnEvent, ports: Ports) -> dict[str, Any]:
     """A store's own return event: start the return it requested, or resume the one whose parcel arrived.
 
     Raises ``UnusableReturn`` naming the field when the event cannot be applied (unknown order or line
@@ -227,19 +172,8 @@ def store_return_event(
     """
     return_id = event.aftercare_id or return_id_for(store.id, "store", str(event.store_return_id))
     if event.kind == "received":
-        known, _ = repository.get(store.id, return_id)
-        if known is None:
-            raise UnusableReturn("return.id", f"Aftercare has no return {return_id}")
-        try:
-            parcel_received(store, return_id, repository)
-        except Conflict:
-            raise UnusableReturn("return.id", f"return {return_id} is not waiting for its parcel") from None
-        return {
-            "status": "accepted",
-            "return_id": return_id,
-            "order_id": known["order_id"],
-            "duplicate": False,
-        }
+        order_id = _parcel_arrived(store, return_id, ports)
+        return {"status": "accepted", "return_id": return_id, "order_id": order_id, "duplicate": False}
     lines: dict[str, int] = {}
     for line in event.lines:
         lines[line.line_item_id] = lines.get(line.line_item_id, 0) + line.quantity
@@ -253,7 +187,7 @@ def store_return_event(
         extra={"store_return_id": event.store_return_id},
     )
     try:
-        started = start(store, requested, repository, orders, f"store {store.id}")
+        started = start(store, requested, ports, f"store {store.id}")
     except NotFound:
         raise UnusableReturn("return.order_id", f"Aftercare has no order {event.order_id}") from None
     except ledger.NotReturnable as refused:
@@ -264,6 +198,128 @@ def store_return_event(
         "order_id": requested.order_id,
         "duplicate": bool(started.get("duplicate")),
     }
+
+
+def _parcel_arrived(store: Store, return_id: str, ports: Ports) -> Any:
+    known, _ = ports.returns.get(store.id, return_id)
+    if known is None:
+        raise UnusableReturn("return.id", f"Aftercare has no return {return_id}")
+    try:
+        parcel_received(store, return_id, ports)
+    except Conflict:
+        raise UnusableReturn("return.id", f"return {return_id} is not waiting for its parcel") from None
+    return known["order_id"]
+
+
+# ------------------------------------------------------------------------------ waiting and deciding
+
+
+def decide(store: Store, return_id: str, approve: bool, staff: str, note: str, ports: Ports) -> None:
+    """A staff member approves or rejects from their link; a second decision is a ``Conflict``."""
+    token = ports.returns.resume(store.id, return_id, Waiting.APPROVAL)
+    ports.workflow.resume(token, {"approved": approve, "by": staff, "note": note})
+    ports.returns.step(store.id, return_id, staff, "approved" if approve else "rejected", note or "no note")
+
+
+def parcel_received(store: Store, return_id: str, ports: Ports) -> None:
+    """The store reports the returned item arrived (``return.received``)."""
+    token = ports.returns.resume(store.id, return_id, Waiting.PARCEL)
+    ports.workflow.resume(token, {"received": True, "at": clock.isoformat(ports.clock.now())})
+    ports.returns.step(
+        store.id, return_id, f"store {store.id}", "received", "the store received the returned item"
+    )
+
+
+def staff_actions(request: dict[str, Any]) -> list[StaffAction]:
+    """What staff may do with a return in its current state."""
+    if request.get("waiting_for") == Waiting.APPROVAL:
+        return [StaffAction.APPROVE, StaffAction.REJECT]
+    if request.get("status") == Status.REFUND_FAILED:
+        return [StaffAction.RETRY_REFUND, StaffAction.SETTLE]
+    return []
+
+
+def act(store: Store, return_id: str, action: StaffAction, actor: str, note: str, ports: Ports) -> None:
+    """Carry out a staff member's choice on the approval page; ``Conflict`` when the return moved on."""
+    if action in (StaffAction.APPROVE, StaffAction.REJECT):
+        decide(store, return_id, action == StaffAction.APPROVE, actor, note, ports)
+    elif action == StaffAction.RETRY_REFUND:
+        retry_refund(store, return_id, actor, ports)
+    else:
+        settle(store, return_id, actor, note, ports)
+
+
+def retry_refund(store: Store, return_id: str, actor: str, ports: Ports) -> str:
+    """Staff ask to call the store's refund endpoint again (same idempotency key); returns the run name."""
+    request, _ = ports.returns.get(store.id, return_id)
+    if request is None:
+        raise NotFound(f"no return {return_id}")
+    attempt = int(request.get("refund_retries", 0)) + 1
+    ports.returns.update(
+        store.id,
+        return_id,
+        {"status": Status.RETRYING_REFUND, "refund_retries": attempt},
+        only_if_status=Status.REFUND_FAILED,
+    )
+    ports.returns.step(store.id, return_id, actor, "refund retried", f"retry {attempt} asked for by staff")
+    name = f"{return_id}-retry-{attempt}"
+    ports.workflow.start_retry(name, _workflow_input(store, return_id, retry=True))
+    return name
+
+
+def settle(store: Store, return_id: str, actor: str, note: str, ports: Ports) -> None:
+    """Staff settled a failed refund in their own admin: close the return and release its units.
+
+    The store's own refund then reaches Aftercare as a platform refund and is counted once, there.
+    """
+    request, _ = ports.returns.get(store.id, return_id)
+    if request is None:
+        raise NotFound(f"no return {return_id}")
+    ports.returns.update(store.id, return_id, {"status": Status.SETTLED}, only_if_status=Status.REFUND_FAILED)
+    ports.orders.change_ledger(
+        store.id, str(request["order_id"]), lambda f, led: ledger.release(led, return_id)
+    )
+    ports.returns.step(store.id, return_id, actor, "settled", note or "settled outside Aftercare")
+
+
+# ------------------------------------------------------------------------------ deadlines
+
+
+def enforce_deadlines(ports: Ports) -> int:
+    """Fail the waiting task of every request past its deadline, so the workflow escalates or moves on.
+
+    One request that cannot be timed out (a stale token, a store that is gone) is logged and skipped;
+    the others proceed.
+    """
+    expired = 0
+    now = ports.clock.now()
+    for shard in range(SHARDS):
+        expired += isolation.each(
+            ports.returns.overdue(shard, now),
+            lambda request: _time_out(request, ports),
+            failure="could not time out a return",
+            metric="ReturnTimeoutFailed",
+            label=lambda request: request.get("return_id"),
+        )
+    return expired
+
+
+def _time_out(request: dict[str, Any], ports: Ports) -> int:
+    kind = str(request.get("waiting_for"))
+    store_id, return_id = str(request["store_id"]), str(request["return_id"])
+    try:
+        token = ports.returns.resume(store_id, return_id, kind)
+    except Conflict:
+        return 0
+    error = "ApprovalTimeout" if kind == Waiting.APPROVAL else "ReturnTimeout"
+    deadline = request.get("wait_deadline")
+    if not ports.workflow.time_out(token, error, f"no {kind} by {deadline}"):
+        return 0
+    ports.returns.step(store_id, return_id, "system", f"{kind} timed out", f"nothing happened by {deadline}")
+    return 1
+
+
+# ------------------------------------------------------------------------------ what is returnable
 
 
 @dataclass(frozen=True)
@@ -279,40 +335,24 @@ class ReturnableItem:
 
 
 def returnable_items(
-    store: Store, facts: OrderFacts, held: ledger.Ledger
+    store: Store, facts: OrderFacts, held: ledger.Ledger, now: datetime | None = None
 ) -> tuple[list[ReturnableItem], str]:
     """What the customer may still return from this order, per line item, and a page-wide reason if nothing.
 
     Quantities come from the order's ledger (purchased minus refunded, returned and in returns); product
-    types the store does not take back and a closed return window are shown, not offered.
+    types the store does not take back and a closed return window are shown, not offered. The reason is
+    ``closed`` (the order closed), ``window:<date>`` (the window closed that day), ``nothing left`` or
+    empty when something may be returned.
     """
-    from functions.returns import policy
-
-    closed = ledger.closed_because(facts)
+    now = now or clock.now()
     left = ledger.returnable(facts, held)
-    delivered = facts.delivered_at or (
-        facts.fulfilled_at + store.config.outreach.transit_time if facts.fulfilled_at else None
-    )
-    now = clock.now()
-    window = ""
-    if delivered is not None and now > delivered + store.config.returns.window:
-        window = clock.isoformat(delivered + store.config.returns.window)[:10]
-    rows = []
-    for item in facts.items.items if facts.items else []:
-        described = [{"name": item.name, "product_type": item.product_type}]
-        blocked = policy.outside_policy(described, store.config, None, now)
-        rows.append(
-            ReturnableItem(
-                line_item_id=item.id,
-                name=item.name,
-                purchased=item.quantity,
-                left=0 if blocked else left.get(item.id, 0),
-                taken=item.quantity - left.get(item.id, 0),
-                blocked="not returnable" if blocked else "",
-            )
-        )
-    if closed:
+    rows = [
+        _returnable(store, item, left.get(item.id, 0), now)
+        for item in (facts.items.items if facts.items else [])
+    ]
+    if ledger.closed_because(facts):
         return rows, "closed"
+    window = _window_closed_on(store, facts, now)
     if window:
         return rows, f"window:{window}"
     if not any(row.left for row in rows):
@@ -320,98 +360,22 @@ def returnable_items(
     return rows, ""
 
 
-def issue_request_id(signing_key: bytes, token_id: str) -> str:
-    """A return request id for one view of the return page, bound to the customer's link by a signature."""
-    nonce = secrets.token_hex(8)
-    return f"{nonce}.{_request_signature(signing_key, token_id, nonce)}"
-
-
-def request_id_valid(signing_key: bytes, token_id: str, value: str) -> bool:
-    nonce, _, signature = value.partition(".")
-    if len(nonce) != 16 or not signature:
-        return False
-    expected = _request_signature(signing_key, token_id, nonce)
-    return hmac.compare_digest(expected.encode(), signature.encode("ascii", "replace"))
-
-
-def _request_signature(signing_key: bytes, token_id: str, nonce: str) -> str:
-    message = f"return-request/{token_id}/{nonce}".encode()
-    return hmac.new(signing_key, message, hashlib.sha256).hexdigest()[:24]
-
-
-class UnusableReturn(Exception):
-    """A store's return event that cannot be applied; ``field`` and ``problem`` say why."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
-        self.problem = problem
-
-
-def _resume(
-    repository: ReturnRepository, store_id: str, return_id: str, kind: str, output: dict[str, Any]
-) -> None:
-    token = repository.resume(store_id, return_id, kind)
-    aws.stepfunctions().send_task_success(taskToken=token, output=json.dumps(output))
-
-
-def decide(
-    store: Store, return_id: str, approve: bool, staff: str, note: str, repository: ReturnRepository
-) -> None:
-    """A staff member approves or rejects from their link; a second decision is a ``Conflict``."""
-    _resume(repository, store.id, return_id, APPROVAL, {"approved": approve, "by": staff, "note": note})
-    repository.step(store.id, return_id, staff, "approved" if approve else "rejected", note or "no note")
-
-
-def parcel_received(store: Store, return_id: str, repository: ReturnRepository) -> None:
-    """The store reports the returned item arrived (``return.received``)."""
-    _resume(repository, store.id, return_id, PARCEL, {"received": True, "at": clock.isoformat(clock.now())})
-    repository.step(
-        store.id, return_id, f"store {store.id}", "received", "the store received the returned item"
+def _returnable(store: Store, item: LineItem, left: int, now: datetime) -> ReturnableItem:
+    described = [{"name": item.name, "product_type": item.product_type}]
+    blocked = policy.outside_policy(described, store.config, None, now)
+    return ReturnableItem(
+        line_item_id=item.id,
+        name=item.name,
+        purchased=item.quantity,
+        left=0 if blocked else left,
+        taken=item.quantity - left,
+        blocked="not returnable" if blocked else "",
     )
 
 
-def enforce_deadlines(repository: ReturnRepository) -> int:
-    """Fail the waiting task of every request past its deadline, so the workflow escalates or moves on.
-
-    One request that cannot be timed out (a stale token, a store that is gone) is logged and skipped;
-    the others proceed.
-    """
-    from functions.returns.store import SHARDS
-
-    expired = 0
-    now = clock.now()
-    for shard in range(SHARDS):
-        for request in repository.overdue(shard, now):
-            try:
-                expired += _time_out(request, repository)
-            except Exception:
-                logger.exception("could not time out a return", extra={"return_id": request.get("return_id")})
-                metrics.add_metric(name="ReturnTimeoutFailed", unit="Count", value=1)
-    return expired
-
-
-def _time_out(request: dict[str, Any], repository: ReturnRepository) -> int:
-    from botocore.exceptions import ClientError
-
-    kind = str(request.get("waiting_for"))
-    try:
-        token = repository.resume(str(request["store_id"]), str(request["return_id"]), kind)
-    except Conflict:
-        return 0
-    error = "ApprovalTimeout" if kind == APPROVAL else "ReturnTimeout"
-    try:
-        aws.stepfunctions().send_task_failure(
-            taskToken=token, error=error, cause=f"no {kind} by {request.get('wait_deadline')}"
-        )
-    except ClientError as failure:
-        logger.warning("could not time out a return task", extra={"error": aws.error_code(failure)})
-        return 0
-    repository.step(
-        str(request["store_id"]),
-        str(request["return_id"]),
-        "system",
-        f"{kind} timed out",
-        f"nothing happened by {request.get('wait_deadline')}",
-    )
-    return 1
+def _window_closed_on(store: Store, facts: OrderFacts, now: datetime) -> str:
+    """The day the return window closed (``YYYY-MM-DD``), or empty while it is open or unknown."""
+    delivered = policy.delivered_at(facts, store.config)
+    if delivered is not None and now > delivered + store.config.returns.window:
+        return clock.isoformat(delivered + store.config.returns.window)[:10]
+    return ""

@@ -12,7 +12,7 @@ import requests
 import yaml
 
 from aftercare.infra import ROOT
-from functions.webhooks.signatures import verify_generic
+from functions.shared.signatures import verify_generic
 from tests.conftest import DevStackProcess
 from tests.refund_receiver import RefundReceiver
 from tests.webhooks import body_of, generic_event, generic_headers, generic_order

@@ -271,7 +271,7 @@ def test_after_the_window_the_page_says_so_and_offers_nothing(shop: Shop, world:
 
 def test_the_demo_refund_desk_is_idempotent_per_key() -> None:
     from aftercare.devstack.refunds import RefundDesk
-    from functions.webhooks.signatures import sign_generic
+    from functions.shared.signatures import sign_generic
 
     desk = RefundDesk()
     body = b'{"idempotency_key":"ret-1:refund","return_id":"ret-1","amount":"9.50"}'

@@ -11,10 +11,10 @@ from typing import Any
 import boto3
 import pytest
 
+from functions.composition import adapters, returns_ports
 from functions.returns.service import enforce_deadlines
-from functions.returns.store import default_repository
 from functions.shared import clock, tokens
-from functions.webhooks.signatures import verify_generic
+from functions.shared.signatures import verify_generic
 from tests.helpers import ApiClient, bearer, minimal_store_config
 from tests.refund_receiver import RefundReceiver
 from tests.shop import T0, mails
@@ -291,12 +291,12 @@ def test_approval_times_out_escalates_then_expires(store: Store) -> None:
     status_is(store, return_id, "awaiting approval")
 
     clock.clock.advance(timedelta(days=2, minutes=1))
-    assert enforce_deadlines(default_repository()) == 1
+    assert enforce_deadlines(returns_ports()) == 1
     approval_link("lead@acme-goods.example.com")  # the escalation went to the escalation contact
     wait_until(lambda: store.view(return_id)["return"].get("waiting_for") == "approval")
 
     clock.clock.advance(timedelta(days=2, minutes=1))
-    assert enforce_deadlines(default_repository()) == 1
+    assert enforce_deadlines(returns_ports()) == 1
     run = finished(return_id)
     assert run["status"] == "FAILED" and run["error"] == "ApprovalExpired"
     assert steps(store, return_id).count("approval timed out") == 2
@@ -327,7 +327,11 @@ def test_the_same_request_twice_is_one_execution(store: Store) -> None:
 def test_customer_return_page_starts_one_return(store: Store, receiver: RefundReceiver) -> None:
     store.delivered("J-1")
     link = tokens.sign(
-        tokens.signing_key(), purpose="return", store_id=store.id, ttl=timedelta(days=1), claims={"o": "J-1"}
+        adapters().signing_key,
+        purpose="return",
+        store_id=store.id,
+        ttl=timedelta(days=1),
+        claims={"o": "J-1"},
     )
     page = store.api.get(f"/r/{link}")
     assert page.status == 200 and "Product socks" in page.text
@@ -358,7 +362,7 @@ def test_tokens_of_another_store_reach_nothing(
     status_is(store, return_id, "awaiting approval")
     Store(api, operator_key, receiver, "other-shop")
     forged = tokens.sign(
-        tokens.signing_key(),
+        adapters().signing_key,
         purpose="return-approval",
         store_id="other-shop",
         ttl=timedelta(days=1),
@@ -366,7 +370,7 @@ def test_tokens_of_another_store_reach_nothing(
     )
     assert store.api.get(f"/approve/{forged}").status == 404
     other_order = tokens.sign(
-        tokens.signing_key(),
+        adapters().signing_key,
         purpose="return",
         store_id="other-shop",
         ttl=timedelta(days=1),
@@ -416,6 +420,5 @@ def test_shopify_return_request_starts_a_return(
 
 
 def _shopify_secret(store: Store) -> str:
-    from functions.stores.store import default_repository
 
-    return default_repository().get_secrets(store.id).webhook["shopify"][0]
+    return adapters().stores.get_secrets(store.id).webhook["shopify"][0]
