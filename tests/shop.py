@@ -57,7 +57,9 @@ class Shop:
 
 
 def run_sweep() -> sweep.Report:
-    return sweep.run(sweep.default_ports())
+    from functions import composition
+
+    return sweep.run(composition.sweep_ports())
 
 
 def at(delta: timedelta) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from functions.orders.models import LineItem, OrderFacts, PlannedOutreach, PlannedProduct
 from functions.stores.models import StoreConfig
@@ -110,20 +112,42 @@ def plan(
     ]
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    """A product to ask about, when it is due and its reminder delay."""
+
+    due_at: datetime
+    product: PlannedProduct
+    reminder_seconds: int | None
+
+
 def _plan(order: OrderFacts, config: StoreConfig, already_asked: frozenset[str]) -> list[PlannedOutreach]:
     if why_not_planned(order) is not None:
         return []
     start = anchor(order, config)
     assert start is not None  # why_not_planned checked fulfilment or delivery
     anchored_at, anchor_kind = start
-    kind = "delivered" if anchor_kind == "delivered" else "estimated"
+    kind: Literal["delivered", "estimated"] = "delivered" if anchor_kind == "delivered" else "estimated"
+    items = active_items(order)
+    window = timedelta(days=config.outreach.send_window_days)
+    candidates = _candidates(items, config, anchored_at, already_asked)
+    planned = [_review(group, kind) for group in _within_window(candidates, window)]
+    rules = [config.rule_for(item.product_type) for item in items]
+    nps_delays = [rule.nps_delay for rule in rules if rule.nps_delay is not None]
+    if nps_delays:
+        planned.append(
+            PlannedOutreach(outreach_id="nps", kind="nps", due_at=anchored_at + max(nps_delays), anchor=kind)
+        )
+    return planned
 
-    candidates: dict[str, tuple[datetime, PlannedProduct, int | None]] = {}
-    nps_delays: list[timedelta] = []
-    for item in active_items(order):
+
+def _candidates(
+    items: list[LineItem], config: StoreConfig, anchored_at: datetime, already_asked: frozenset[str]
+) -> list[_Candidate]:
+    """One candidate per product the store's rules ask a review about and nobody asked yet."""
+    candidates: dict[str, _Candidate] = {}
+    for item in items:
         rule = config.rule_for(item.product_type)
-        if rule.nps_delay is not None:
-            nps_delays.append(rule.nps_delay)
         key = item.product_key
         if not rule.reviews or rule.review_delay is None or key in already_asked or key in candidates:
             continue
@@ -131,33 +155,30 @@ def _plan(order: OrderFacts, config: StoreConfig, already_asked: frozenset[str])
             product_id=key, line_item_id=item.id, name=item.name, product_type=item.product_type
         )
         reminder = int(rule.reminder_delay.total_seconds()) if rule.reminder_delay else None
-        candidates[key] = (anchored_at + rule.review_delay, product, reminder)
+        candidates[key] = _Candidate(anchored_at + rule.review_delay, product, reminder)
+    return sorted(candidates.values(), key=lambda c: (c.due_at, c.product.product_id))
 
-    planned: list[PlannedOutreach] = []
-    window = timedelta(days=config.outreach.send_window_days)
-    ordered = sorted(candidates.values(), key=lambda entry: (entry[0], entry[1].product_id))
-    group: list[tuple[datetime, PlannedProduct, int | None]] = []
-    for entry in [*ordered, None]:
-        if entry is not None and (not group or entry[0] <= group[0][0] + window):
-            group.append(entry)
-            continue
-        if group:
-            products = [product for _, product, _ in group]
-            reminders = [reminder for _, _, reminder in group if reminder is not None]
-            planned.append(
-                PlannedOutreach(
-                    outreach_id=_review_id([p.product_id for p in products]),
-                    kind="review",
-                    due_at=max(due for due, _, _ in group),
-                    products=products,
-                    reminder_after_seconds=min(reminders) if reminders else None,
-                    anchor=kind,
-                )
-            )
-        group = [entry] if entry is not None else []
 
-    if nps_delays:
-        planned.append(
-            PlannedOutreach(outreach_id="nps", kind="nps", due_at=anchored_at + max(nps_delays), anchor=kind)
-        )
-    return planned
+def _within_window(candidates: list[_Candidate], window: timedelta) -> list[list[_Candidate]]:
+    """Groups of consecutive candidates (by due time) that all fall within ``window`` of the group's first."""
+    groups: list[list[_Candidate]] = []
+    for candidate in candidates:
+        if groups and candidate.due_at <= groups[-1][0].due_at + window:
+            groups[-1].append(candidate)
+        else:
+            groups.append([candidate])
+    return groups
+
+
+def _review(group: list[_Candidate], kind: Literal["delivered", "estimated"]) -> PlannedOutreach:
+    """One review request for a group, due when its last product is due."""
+    products = [c.product for c in group]
+    reminders = [c.reminder_seconds for c in group if c.reminder_seconds is not None]
+    return PlannedOutreach(
+        outreach_id=_review_id([p.product_id for p in products]),
+        kind="review",
+        due_at=max(c.due_at for c in group),
+        products=products,
+        reminder_after_seconds=min(reminders) if reminders else None,
+        anchor=kind,
+    )

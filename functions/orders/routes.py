@@ -12,13 +12,18 @@ from functions.stores.routes import require_store_admin
 
 if TYPE_CHECKING:
     from functions.orders import service
-    from functions.orders import store as orders_store
+    from functions.orders.store import OrderRepository
 else:
     service = lazy_module("functions.orders.service")
-    orders_store = lazy_module("functions.orders.store")
 
 
 blueprint = Blueprint(__name__)
+
+
+def _orders() -> OrderRepository:
+    from functions import composition
+
+    return composition.adapters().orders
 
 
 @route(blueprint, "/v1/stores/{store_id}/orders/{order_id}")
@@ -26,7 +31,7 @@ def get_order(store_id: str, order_id: str) -> Any:
     require_store_admin(blueprint, store_id)
     if len(order_id) > 200:
         raise ApiError(400, "invalid_order_id", "Order ids are at most 200 characters.")
-    view = service.order_view(store_id, order_id, orders_store.default_repository())
+    view = service.order_view(store_id, order_id, _orders())
     if view is None:
         raise ApiError(404, "not_found", f"No order {order_id} for store {store_id}.")
     return json_response(view)
@@ -45,7 +50,7 @@ def list_quarantined(store_id: str) -> Any:
             "limit must be a whole number from 1 to 200.",
             [{"field": "limit", "problem": "must be between 1 and 200"}],
         )
-    events = orders_store.default_repository().quarantined(store_id, int(raw_limit))
+    events = _orders().quarantined(store_id, int(raw_limit))
     keys = (
         "integration",
         "topic",

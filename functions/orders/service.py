@@ -6,18 +6,22 @@ import hashlib
 import json
 import random
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from functions.orders import ledger, planning
 from functions.orders.models import LineItem, NormalizedEvent, OrderFacts, PlannedOutreach
-from functions.orders.store import (
-    CANCELLED,
-    PENDING,
-    ConcurrentChange,
-    DuplicateEvent,
-    EventRecord,
-    OrderRepository,
-    StoredOrder,
+from functions.orders.ports import OrderStore
+from functions.orders.store import ConcurrentChange, DuplicateEvent, EventRecord, OrderWrite, StoredOrder
+from functions.outreach.models import (
+    CancelCause,
+    Cancellation,
+    OutreachKind,
+    OutreachRecord,
+    OutreachStatus,
+    PlanDiff,
+    Recipient,
+    Reschedule,
 )
 from functions.shared import clock
 from functions.shared.errors import Conflict
@@ -28,11 +32,10 @@ from functions.stores.models import StoreConfig
 # succeed within N attempts; ten covers a platform's burst of events about one order.
 MAX_ATTEMPTS = 10
 MAX_BACKOFF_SECONDS = 0.25
-REPLANNED = "replanned"
 
 
 def with_catalog_types(
-    order: OrderFacts, store_id: str, repository: OrderRepository
+    order: OrderFacts, store_id: str, repository: OrderStore
 ) -> tuple[OrderFacts, list[str]]:
     """The order with product types learnt from product webhooks filled in where line items have none.
 
@@ -57,29 +60,71 @@ def with_catalog_types(
     return typed, [product_id for product_id in missing if product_id not in known]
 
 
-def _customer(order: OrderFacts) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PlanChanges:
+    """What re-planning an order changes: its outreach (a plan diff for the Outreach table's owner) and the
+    product types it waits for (so a product webhook re-plans it)."""
+
+    diff: PlanDiff
+    waiting: list[str]
+    desired: list[PlannedOutreach]
+
+    def __len__(self) -> int:
+        return len(self.diff) + len(self.waiting)
+
+
+def _recipient(order: OrderFacts) -> Recipient:
     customer = order.customer.customer if order.customer else None
-    return {
-        "email": customer.email if customer else None,
-        "name": customer.name if customer else None,
-        "locale": customer.locale if customer else None,
-    }
+    if customer is None:
+        return Recipient()
+    return Recipient(email=customer.email, name=customer.name, locale=customer.locale)
 
 
-def _without_nulls(value: dict[str, Any]) -> dict[str, Any]:
-    return {key: item for key, item in value.items() if item is not None}
-
-
-def _differs(current: dict[str, Any], planned: PlannedOutreach, customer: dict[str, Any]) -> bool:
-    """Whether the stored outreach differs from the plan (DynamoDB drops null map values, so ignore them)."""
-    return (
-        current.get("due_at") != clock.isoformat(planned.due_at)
-        or [_without_nulls(p) for p in current.get("products", [])]
-        != [_without_nulls(p.model_dump(mode="json")) for p in planned.products]
-        or current.get("reminder_after_seconds") != planned.reminder_after_seconds
-        or current.get("anchor") != planned.anchor
-        or _without_nulls(current.get("customer") or {}) != _without_nulls(customer)
+def _already_asked(existing: dict[str, OutreachRecord]) -> frozenset[str]:
+    """Products covered by review requests that went beyond pending (sent, skipped, failed …)."""
+    settled = {OutreachStatus.PENDING, OutreachStatus.CANCELLED}
+    return frozenset(
+        product_id
+        for record in existing.values()
+        if record.kind == OutreachKind.REVIEW and record.status not in settled
+        for product_id in record.product_ids
     )
+
+
+def _updates(
+    desired: list[PlannedOutreach], existing: dict[str, OutreachRecord], recipient: Recipient
+) -> tuple[list[PlannedOutreach], list[Reschedule]]:
+    """New outreach, and stored outreach the plan moves (pending) or brings back (cancelled by a re-plan)."""
+    create: list[PlannedOutreach] = []
+    reschedule: list[Reschedule] = []
+    for planned in desired:
+        current = existing.get(planned.outreach_id)
+        due = clock.isoformat(planned.due_at)
+        if current is None:
+            create.append(planned)
+        elif current.status == OutreachStatus.PENDING and current.differs(planned, recipient):
+            note = f"rescheduled for {due} ({planned.anchor} time)"
+            reschedule.append(Reschedule(planned, OutreachStatus.PENDING, note))
+        elif current.status == OutreachStatus.CANCELLED and current.may_return:
+            reschedule.append(Reschedule(planned, OutreachStatus.CANCELLED, f"planned again for {due}"))
+    return create, reschedule
+
+
+def _cancellations(
+    order: OrderFacts, desired: list[PlannedOutreach], existing: dict[str, OutreachRecord]
+) -> list[Cancellation]:
+    """Pending outreach the plan no longer has: final when the order gets none, else it may come back."""
+    wanted = {planned.outreach_id for planned in desired}
+    reason = planning.why_not_planned(order)
+    if reason:
+        cause, text = CancelCause.NOT_PLANNED, f"cancelled: {reason}"
+    else:
+        cause, text = CancelCause.REPLANNED, f"{CancelCause.REPLANNED.value}: products regrouped or refunded"
+    return [
+        Cancellation(outreach_id, cause, text)
+        for outreach_id, current in existing.items()
+        if current.status == OutreachStatus.PENDING and outreach_id not in wanted
+    ]
 
 
 def plan_changes(
@@ -87,59 +132,38 @@ def plan_changes(
     order: OrderFacts,
     stored: StoredOrder | None,
     config: StoreConfig,
-    repository: OrderRepository,
-) -> tuple[list[dict[str, Any]], list[PlannedOutreach]]:
-    """Transaction items that turn the stored plan into the plan this order should have now."""
-    existing = {str(o["outreach_id"]): o for o in (stored.outreach if stored else [])}
-    asked = frozenset(
-        str(product["product_id"])
-        for outreach in existing.values()
-        if outreach.get("kind") == "review" and outreach.get("status") not in {PENDING, CANCELLED}
-        for product in outreach.get("products", [])
-    )
+    repository: OrderStore,
+) -> PlanChanges:
+    """What turns the stored plan into the plan this order should have now."""
+    existing = {
+        record.outreach_id: record
+        for record in map(OutreachRecord.from_item, stored.outreach if stored else [])
+    }
     typed, untyped = with_catalog_types(order, store_id, repository)
-    first_seen = stored is None
-    desired = planning.plan(typed, config, asked, now=clock.now(), first_seen=first_seen)
-    customer = _customer(order)
-    changes: list[dict[str, Any]] = []
-    for planned in desired:
-        current = existing.get(planned.outreach_id)
-        if current is None:
-            ordered = order.paid_at or order.fulfilled_at or order.delivered_at
-            changes.append(
-                repository.create_change(
-                    store_id,
-                    order.order_id,
-                    planned,
-                    customer,
-                    order.name,
-                    _iso(ordered) if ordered else None,
-                )
-            )
-        elif current["status"] == PENDING and _differs(current, planned, customer):
-            note = f"rescheduled for {clock.isoformat(planned.due_at)} ({planned.anchor} time)"
-            changes.append(
-                repository.reschedule_change(store_id, order.order_id, planned, customer, PENDING, note)
-            )
-        elif current["status"] == CANCELLED and str(current.get("cancel_reason", "")).startswith(REPLANNED):
-            note = f"planned again for {clock.isoformat(planned.due_at)}"
-            changes.append(
-                repository.reschedule_change(store_id, order.order_id, planned, customer, CANCELLED, note)
-            )
-    if changes and any(not p.skipped for p in desired):
-        # Re-plan this order when a product webhook teaches a type it lacks (see replan_waiting).
-        changes.extend(repository.waiting_change(store_id, pid, order.order_id) for pid in untyped)
-    wanted = {planned.outreach_id for planned in desired}
-    reason = planning.why_not_planned(order)
-    for outreach_id, current in existing.items():
-        if current["status"] == PENDING and outreach_id not in wanted:
-            why = f"cancelled: {reason}" if reason else f"{REPLANNED}: products regrouped or refunded"
-            changes.append(repository.cancel_change(store_id, order.order_id, outreach_id, why))
-    return changes, desired
+    desired = planning.plan(
+        typed, config, _already_asked(existing), now=clock.now(), first_seen=stored is None
+    )
+    recipient = _recipient(order)
+    create, reschedule = _updates(desired, existing, recipient)
+    ordered = order.paid_at or order.fulfilled_at or order.delivered_at
+    diff = PlanDiff(
+        store_id=store_id,
+        order_id=order.order_id,
+        recipient=recipient,
+        order_name=order.name,
+        ordered_at=_iso(ordered),
+        create=tuple(create),
+        reschedule=tuple(reschedule),
+        cancel=tuple(_cancellations(order, desired, existing)),
+    )
+    # Re-plan this order when a product webhook teaches a type it lacks (see replan_waiting).
+    outreach_changes = bool(create or reschedule)
+    waiting = untyped if outreach_changes and any(not p.skipped for p in desired) else []
+    return PlanChanges(diff, waiting, desired)
 
 
 def apply_event(
-    event: NormalizedEvent, record: EventRecord, config: StoreConfig, repository: OrderRepository
+    event: NormalizedEvent, record: EventRecord, config: StoreConfig, repository: OrderStore
 ) -> dict[str, Any]:
     """Record the event and bring the order's plan up to date; safe to call again with the same event."""
     if event.products:
@@ -155,47 +179,54 @@ def apply_event(
         return {"status": "recorded", "products": 0, "duplicate": False}
     facts = event.facts
     for attempt in range(MAX_ATTEMPTS):
-        stored = repository.load(event.store_id, facts.order_id)
-        order = planning_merge(stored, facts)
-        changes, desired = plan_changes(event.store_id, order, stored, config, repository)
-        status = {"planned": len(desired), "not_planned_because": planning.why_not_planned(order)}
         try:
-            repository.commit(
-                event.store_id,
-                order,
-                stored.version if stored else 0,
-                record,
-                changes,
-                status,
-                stored.ledger if stored else None,
-            )
+            changes = _commit_once(event.store_id, facts, record, config, repository)
         except DuplicateEvent:
             return {"status": "duplicate", "order_id": facts.order_id, "duplicate": True}
         except ConcurrentChange:
             time.sleep(random.uniform(0, min(MAX_BACKOFF_SECONDS, 0.02 * 2**attempt)))  # jitter, not security
             continue
-        return {
-            "status": "accepted",
-            "order_id": facts.order_id,
-            "duplicate": False,
-            "plan_changes": len(changes),
-            "planned": [
-                {
-                    "outreach_id": p.outreach_id,
-                    "kind": p.kind,
-                    "due_at": clock.isoformat(p.due_at),
-                    **({"skipped": p.skipped} if p.skipped else {}),
-                }
-                for p in desired
-            ],
-        }
+        return _accepted(facts.order_id, changes)
     raise Conflict("the order kept changing while this event was applied; retry the delivery")
+
+
+def _commit_once(
+    store_id: str, facts: OrderFacts, record: EventRecord, config: StoreConfig, repository: OrderStore
+) -> PlanChanges:
+    """Read the order, merge the event's facts, re-plan and write it all in one transaction."""
+    stored = repository.load(store_id, facts.order_id)
+    order = planning_merge(stored, facts)
+    changes = plan_changes(store_id, order, stored, config, repository)
+    status = {"planned": len(changes.desired), "not_planned_because": planning.why_not_planned(order)}
+    write = OrderWrite(
+        store_id, order, stored.version if stored else 0, record, status, stored.ledger if stored else None
+    )
+    repository.commit(write, changes.diff, changes.waiting)
+    return changes
+
+
+def _accepted(order_id: str, changes: PlanChanges) -> dict[str, Any]:
+    return {
+        "status": "accepted",
+        "order_id": order_id,
+        "duplicate": False,
+        "plan_changes": len(changes),
+        "planned": [
+            {
+                "outreach_id": p.outreach_id,
+                "kind": p.kind,
+                "due_at": clock.isoformat(p.due_at),
+                **({"skipped": p.skipped} if p.skipped else {}),
+            }
+            for p in changes.desired
+        ],
+    }
 
 
 REPLAN_PER_PRODUCT = 100
 
 
-def replan_waiting(event: NormalizedEvent, config: StoreConfig, repository: OrderRepository) -> int:
+def replan_waiting(event: NormalizedEvent, config: StoreConfig, repository: OrderStore) -> int:
     """Re-plan orders that were planned before a product's type was known, now that it is.
 
     At most ``REPLAN_PER_PRODUCT`` orders per product per webhook; the rest wait for the next product
@@ -243,15 +274,12 @@ def planning_merge(stored: StoredOrder | None, facts: OrderFacts) -> OrderFacts:
     return merge(stored.facts, facts) if stored else merge(OrderFacts(order_id=facts.order_id), facts)
 
 
-def order_view(store_id: str, order_id: str, repository: OrderRepository) -> dict[str, Any] | None:
+def order_view(store_id: str, order_id: str, repository: OrderStore) -> dict[str, Any] | None:
     """The read API's answer: normalised order, its plan and its event history."""
     stored = repository.load(store_id, order_id)
     if stored is None:
         return None
-    order = stored.facts
-    customer = order.customer.customer if order.customer else None
-    typed, _ = with_catalog_types(order, store_id, repository)  # the types planning uses
-    items: list[LineItem] = typed.items.items if typed.items else []
+    typed, _ = with_catalog_types(stored.facts, store_id, repository)  # the types planning uses
     plan = sorted(
         stored.outreach, key=lambda o: (str(o.get("due_at", "")), o["kind"] != "review", str(o["sk"]))
     )
@@ -259,54 +287,61 @@ def order_view(store_id: str, order_id: str, repository: OrderRepository) -> dic
         repository.events(store_id, order_id), key=lambda e: (str(e["received_at"]), str(e["sk"]))
     )
     return {
-        "order": {
-            "id": order.order_id,
-            "name": order.name,
-            "test": order.test,
-            "currency": order.currency,
-            "customer": customer.model_dump(mode="json") if customer else None,
-            "line_items": [item.model_dump(mode="json") for item in items],
-            "paid_at": _iso(order.paid_at),
-            "fulfilled_at": _iso(order.fulfilled_at),
-            "delivered_at": _iso(order.delivered_at),
-            "cancelled_at": _iso(order.cancelled_at),
-            "refunded_at": _iso(order.fully_refunded_at),
-            "refunds": order.refunds,
-            "returned": order.returned,
-            "not_planned_because": planning.why_not_planned(order),
-        },
-        "quantities": ledger.summary(order, stored.ledger),
-        "plan": [
-            {
-                "outreach_id": o["outreach_id"],
-                "kind": o["kind"],
-                "status": o["status"],
-                "due_at": o.get("due_at"),
-                "anchor": o.get("anchor"),
-                "products": o.get("products", []),
-                "reminder_after_seconds": o.get("reminder_after_seconds"),
-                "cancel_reason": o.get("cancel_reason"),
-                "reason": o.get("reason"),
-                "history": o.get("history", []),
-            }
-            for o in plan
-        ],
-        "events": [
-            {
-                "integration": e["integration"],
-                "topic": e["topic"],
-                "event_key": e["event_key"],
-                "occurred_at": e["occurred_at"],
-                "received_at": e["received_at"],
-                "verification": e.get("verification"),
-                "redeliveries": e.get("redeliveries", 0),
-                "raw_size": e.get("raw_size"),
-                "raw_sha256": e.get("raw_sha256"),
-                "notes": e.get("notes", []),
-                "quarantined": e.get("quarantined"),
-            }
-            for e in events
-        ],
+        "order": _order_view(stored.facts, typed.items.items if typed.items else []),
+        "quantities": ledger.summary(stored.facts, stored.ledger),
+        "plan": [_outreach_view(o) for o in plan],
+        "events": [_event_view(e) for e in events],
+    }
+
+
+def _order_view(order: OrderFacts, items: list[LineItem]) -> dict[str, Any]:
+    customer = order.customer.customer if order.customer else None
+    return {
+        "id": order.order_id,
+        "name": order.name,
+        "test": order.test,
+        "currency": order.currency,
+        "customer": customer.model_dump(mode="json") if customer else None,
+        "line_items": [item.model_dump(mode="json") for item in items],
+        "paid_at": _iso(order.paid_at),
+        "fulfilled_at": _iso(order.fulfilled_at),
+        "delivered_at": _iso(order.delivered_at),
+        "cancelled_at": _iso(order.cancelled_at),
+        "refunded_at": _iso(order.fully_refunded_at),
+        "refunds": order.refunds,
+        "returned": order.returned,
+        "not_planned_because": planning.why_not_planned(order),
+    }
+
+
+def _outreach_view(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "outreach_id": item["outreach_id"],
+        "kind": item["kind"],
+        "status": item["status"],
+        "due_at": item.get("due_at"),
+        "anchor": item.get("anchor"),
+        "products": item.get("products", []),
+        "reminder_after_seconds": item.get("reminder_after_seconds"),
+        "cancel_reason": item.get("cancel_reason"),
+        "reason": item.get("reason"),
+        "history": item.get("history", []),
+    }
+
+
+def _event_view(event: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "integration": event["integration"],
+        "topic": event["topic"],
+        "event_key": event["event_key"],
+        "occurred_at": event["occurred_at"],
+        "received_at": event["received_at"],
+        "verification": event.get("verification"),
+        "redeliveries": event.get("redeliveries", 0),
+        "raw_size": event.get("raw_size"),
+        "raw_sha256": event.get("raw_sha256"),
+        "notes": event.get("notes", []),
+        "quarantined": event.get("quarantined"),
     }
 
 

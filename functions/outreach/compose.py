@@ -1,65 +1,97 @@
-"""Compose one review/NPS email for one customer: subject, HTML and text parts, and headers.
+"""Compose one review/NPS email for one customer: what to ask, in which words, with which links.
 
 Every rating link carries a signed token naming the store, order, outreach, product and score; the
-unsubscribe link carries one naming the store and customer. Nothing in a link is guessable.
+unsubscribe link carries one naming the store and customer. Nothing in a link is guessable. The message
+itself (headers, List-Unsubscribe, Message-ID) is built by ``functions.shared.email.to_customer``.
 """
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from functions.customers.store import customer_key
-from functions.shared import clock, tokens
+from functions.outreach.models import OutreachKind
+from functions.shared import clock, links
+from functions.shared.email import Email, Unsubscribe, one_line, to_customer
 from functions.shared.i18n import Translator, choose_locale, format_date
-from functions.shared.templating import direction, render
+from functions.shared.templating import direction
 from functions.stores.models import Store
 
-SURVEY_TTL = timedelta(days=60)
-UNSUBSCRIBE_TTL = timedelta(days=400)
-RETURN_TTL = timedelta(days=120)
-SURVEY = "survey"
-UNSUBSCRIBE = "unsubscribe"
+
+@dataclass(frozen=True)
+class _Links:
+    """Mints this email's links: survey answers, unsubscribe, and the return page."""
+
+    store_id: str
+    signing_key: bytes
+    base_url: str
+
+    def survey(self, item: dict[str, Any], score: int, product: str | None = None) -> str:
+        claims: dict[str, Any] = {"r": item["order_id"], "o": item["outreach_id"], "s": score}
+        if product is not None:
+            claims["p"] = product
+        return self._url(links.SURVEY, claims)
+
+    def unsubscribe(self, email: str) -> str:
+        return self._url(links.UNSUBSCRIBE, {"c": customer_key(email)})
+
+    def start_return(self, order_id: str | None) -> str | None:
+        return self._url(links.RETURN, {"o": order_id}) if order_id is not None else None
+
+    def _url(self, kind: links.LinkKind, claims: dict[str, Any]) -> str:
+        return kind.url(self.base_url, kind.mint(self.signing_key, self.store_id, claims))
 
 
 @dataclass
-class Email:
-    store_id: str
-    sender: str
-    to: str
-    subject: str
-    html: str
-    text: str
-    headers: dict[str, str] = field(default_factory=dict)
-    locale: str = "en"
+class _Asks:
+    """What the email asks: star ratings per product, an NPS score, for which orders."""
 
-    def mime(self) -> bytes:
-        message = EmailMessage(policy=SMTP)
-        message.set_content(self.text)
-        message.add_alternative(self.html, subtype="html")  # set_* replace Content-* headers: add ours after
-        for name, value in self.headers.items():
-            message[name] = value
-        message["Subject"] = self.subject
-        return message.as_bytes()
+    reviews: list[dict[str, Any]]
+    nps: dict[str, Any] | None
+    orders: list[str]
+    reminder: bool
 
 
-def one_line(value: str | None, limit: int = 200) -> str:
-    """Header-safe text: CR, LF and other control characters can never start a new header."""
-    text = "".join(" " if ord(ch) < 32 or ord(ch) == 127 else ch for ch in (value or ""))
-    return " ".join(text.split())[:limit]
+def _asks(items: list[dict[str, Any]], make: _Links, t: Translator) -> _Asks:
+    review_items = [item for item in items if item["kind"] == OutreachKind.REVIEW]
+    asks = _Asks([], None, [], bool(review_items) and all(item.get("reminder_of") for item in review_items))
+    for item in items:
+        asks.orders.append(str(item.get("order_name") or item["order_id"]))
+        if item["kind"] == OutreachKind.NPS:
+            scores = [
+                {"score": s, "url": make.survey(item, s), "label": t("score_label", score=s)}
+                for s in range(11)
+            ]
+            asks.nps = {"links": scores}
+            continue
+        asks.reviews.extend(_review(item, product, make, t) for product in item.get("products", []))
+    return asks
 
 
-def address(name: str | None, email: str) -> str:
-    """``Name <email>`` with a display name reduced to plain text (no brackets, quotes or line breaks)."""
-    local, _, domain = email.partition("@")
-    display = "".join(ch for ch in one_line(name, 80) if ch not in '<>"\\;,').strip()
-    return str(Address(display_name=display, username=local, domain=domain))
+def _review(item: dict[str, Any], product: dict[str, Any], make: _Links, t: Translator) -> dict[str, Any]:
+    product_id = str(product["product_id"])
+    stars = [
+        {"score": s, "url": make.survey(item, s, product_id), "label": t("star_label", stars=s)}
+        for s in range(1, 6)
+    ]
+    return {"name": product.get("name") or product["product_id"], "links": stars}
+
+
+def _wording(asks: _Asks, store_name: str, t: Translator) -> tuple[str, str]:
+    """The subject and the introduction line."""
+    order_label = ", ".join(dict.fromkeys(asks.orders))
+    if asks.reviews and asks.reminder:
+        return t("review_reminder_subject", store=store_name), t("review_reminder_intro", order=order_label)
+    if len(asks.reviews) > 1:
+        return (
+            t("review_subject_many", store=store_name, count=len(asks.reviews)),
+            t("review_intro_many", order=order_label),
+        )
+    if asks.reviews:
+        return t("review_subject", store=store_name), t("review_intro", order=order_label)
+    return t("nps_subject", store=store_name), ""
 
 
 def _ordered_at(items: list[dict[str, Any]], fallback: datetime) -> datetime:
@@ -89,77 +121,12 @@ def compose(
     email = str(customer["email"])
     language = choose_locale(customer.get("locale"), config.default_locale)
     t = Translator(language, config.emails.texts)
-    base = base_url.rstrip("/")
-    now = clock.now()
-
-    def survey_link(item: dict[str, Any], score: int, product: str | None = None) -> str:
-        claims = {"r": item["order_id"], "o": item["outreach_id"], "s": score}
-        if product is not None:
-            claims["p"] = product
-        token = tokens.sign(signing_key, purpose=SURVEY, store_id=store.id, ttl=SURVEY_TTL, claims=claims)
-        return f"{base}/s/{token}"
-
-    reviews: list[dict[str, Any]] = []
-    nps: dict[str, Any] | None = None
-    review_items = [item for item in items if item["kind"] == "review"]
-    reminder = bool(review_items) and all(item.get("reminder_of") for item in review_items)
-    orders: list[str] = []
-    for item in items:
-        orders.append(str(item.get("order_name") or item["order_id"]))
-        if item["kind"] == "nps":
-            nps = {
-                "links": [
-                    {"score": s, "url": survey_link(item, s), "label": t("score_label", score=s)}
-                    for s in range(11)
-                ]
-            }
-            continue
-        for product in item.get("products", []):
-            reviews.append(
-                {
-                    "name": product.get("name") or product["product_id"],
-                    "links": [
-                        {
-                            "score": s,
-                            "url": survey_link(item, s, str(product["product_id"])),
-                            "label": t("star_label", stars=s),
-                        }
-                        for s in range(1, 6)
-                    ],
-                }
-            )
+    make = _Links(store.id, signing_key, base_url)
+    asks = _asks(items, make, t)
     store_name = one_line(config.name, 120)
-    order_label = ", ".join(dict.fromkeys(orders))
-    if reviews and reminder:
-        subject, intro = (
-            t("review_reminder_subject", store=store_name),
-            t("review_reminder_intro", order=order_label),
-        )
-    elif len(reviews) > 1:
-        subject, intro = (
-            t("review_subject_many", store=store_name, count=len(reviews)),
-            t("review_intro_many", order=order_label),
-        )
-    elif reviews:
-        subject, intro = t("review_subject", store=store_name), t("review_intro", order=order_label)
-    else:
-        subject, intro = t("nps_subject", store=store_name), ""
-
-    unsubscribe_token = tokens.sign(
-        signing_key,
-        purpose=UNSUBSCRIBE,
-        store_id=store.id,
-        ttl=UNSUBSCRIBE_TTL,
-        claims={"c": customer_key(email)},
-    )
-    unsubscribe_url = f"{base}/u/{unsubscribe_token}"
-    return_url = None
-    if return_order is not None:
-        return_token = tokens.sign(
-            signing_key, purpose="return", store_id=store.id, ttl=RETURN_TTL, claims={"o": return_order}
-        )
-        return_url = f"{base}/r/{return_token}"
+    subject, intro = _wording(asks, store_name, t)
     name = one_line(customer.get("name"), 80)
+    unsubscribe_url = make.unsubscribe(email)
     context = {
         "t": t,
         "locale": language,
@@ -171,38 +138,24 @@ def compose(
         "logo_url": config.emails.logo_url,
         "greeting": t("greeting", name=name.split(" ")[0]) if name else t("greeting_anonymous"),
         "intro": intro,
-        "reviews": reviews,
-        "nps": nps,
+        "reviews": asks.reviews,
+        "nps": asks.nps,
         "unsubscribe_url": unsubscribe_url,
-        "return_url": return_url,
+        "return_url": make.start_return(return_order),
         "footer_reason": t(
             "footer_reason",
             store=store_name,
-            date=format_date(_ordered_at(items, now), language, config.timezone),
+            date=format_date(_ordered_at(items, clock.now()), language, config.timezone),
         ),
     }
-    list_unsubscribe = f"<{unsubscribe_url}>"
-    if config.emails.unsubscribe_mailto:
-        list_unsubscribe += f", <mailto:{config.emails.unsubscribe_mailto}?subject=unsubscribe>"
-    sender_domain = str(config.sender.email).rsplit("@", 1)[-1]
-    headers = {
-        "From": address(config.sender.name, str(config.sender.email)),
-        "To": address(name, email),
-        "Date": format_datetime(now),
-        "Message-ID": f"<{uuid.uuid4().hex}@{sender_domain}>",
-        "List-Unsubscribe": list_unsubscribe,
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        "Content-Language": language,
-    }
-    if config.reply_to:
-        headers["Reply-To"] = str(config.reply_to)
-    return Email(
-        store_id=store.id,
-        sender=str(config.sender.email),
+    return to_customer(
+        store,
         to=email,
-        subject=one_line(subject, 200),
-        html=render("emails/request.html", **context),
-        text=render("emails/request.txt", **context),
-        headers=headers,
+        name=name,
+        subject=subject,
+        template="request",
+        context=context,
+        kind="+".join(sorted({str(item["kind"]) for item in items})),
         locale=language,
+        unsubscribe=Unsubscribe(unsubscribe_url, config.emails.unsubscribe_mailto),
     )

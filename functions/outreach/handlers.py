@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from functions.shared.observability import logger, metrics
@@ -13,11 +15,12 @@ from functions.shared.observability import logger, metrics
 
 def sweep(event: Any) -> dict[str, Any]:
     """Send the review requests and surveys that are due (a scheduled event)."""
+    from functions import composition
     from functions.outreach import sweep as service
 
     context = getattr(event, "context", None)
     remaining = getattr(context, "get_remaining_time_in_millis", None)
-    report = service.run(service.default_ports(), remaining)
+    report = service.run(composition.sweep_ports(), remaining)
     return report.__dict__
 
 
@@ -35,36 +38,67 @@ def _notifications(event: dict[str, Any]) -> list[dict[str, Any]]:
     return messages
 
 
+@dataclass(frozen=True)
+class _Suppression:
+    """Addresses one SES notification says must not be emailed again by this store."""
+
+    store_id: str
+    addresses: list[str]
+    reason: str
+    detail: str
+
+
+def _suppression(message: dict[str, Any]) -> _Suppression | None:
+    """What a permanent bounce or a complaint suppresses; ``None`` for anything else."""
+    kind = str(message.get("eventType") or message.get("notificationType") or "")
+    stores = ((message.get("mail") or {}).get("tags") or {}).get("store") or []
+    if not stores:
+        logger.warning("SES notification without a store tag", extra={"kind": kind})
+        return None
+    read = _READERS.get(kind)
+    found = read(message) if read else None
+    if found is None:
+        return None
+    recipients, reason, detail = found
+    addresses = [str(address) for address in (r.get("emailAddress") for r in recipients) if address]
+    return _Suppression(str(stores[0]), addresses, reason, detail)
+
+
+def _bounce(message: dict[str, Any]) -> tuple[list[dict[str, Any]], str, str] | None:
+    """A permanent bounce's recipients; transient bounces suppress nobody."""
+    bounce = message.get("bounce") or {}
+    if bounce.get("bounceType") != "Permanent":
+        return None
+    return bounce.get("bouncedRecipients", []), "bounced", str(bounce.get("bounceSubType", ""))
+
+
+def _complaint(message: dict[str, Any]) -> tuple[list[dict[str, Any]], str, str]:
+    complaint = message.get("complaint") or {}
+    return (
+        complaint.get("complainedRecipients", []),
+        "complained",
+        str(complaint.get("complaintFeedbackType", "")),
+    )
+
+
+_READERS: dict[str, Callable[[dict[str, Any]], tuple[list[dict[str, Any]], str, str] | None]] = {
+    "Bounce": _bounce,
+    "Complaint": _complaint,
+}
+
+
 def ses_events(event: dict[str, Any], context: Any) -> dict[str, int]:
     """SES event publishing (via SNS): permanent bounces and complaints suppress the address for the store."""
-    from functions.customers.store import default_repository
+    from functions import composition
 
-    customers = default_repository()
+    customers = composition.adapters().customers
     suppressed = 0
     for message in _notifications(event):
-        kind = str(message.get("eventType") or message.get("notificationType") or "")
-        tags = (message.get("mail") or {}).get("tags") or {}
-        stores = tags.get("store") or []
-        if not stores:
-            logger.warning("SES notification without a store tag", extra={"kind": kind})
+        found = _suppression(message)
+        if found is None:
             continue
-        store_id = str(stores[0])
-        if kind == "Bounce" and (message.get("bounce") or {}).get("bounceType") == "Permanent":
-            recipients = [r.get("emailAddress") for r in message["bounce"].get("bouncedRecipients", [])]
-            reason, detail = "bounced", str(message["bounce"].get("bounceSubType", ""))
-        elif kind == "Complaint":
-            recipients = [
-                r.get("emailAddress")
-                for r in (message.get("complaint") or {}).get("complainedRecipients", [])
-            ]
-            reason, detail = (
-                "complained",
-                str((message.get("complaint") or {}).get("complaintFeedbackType", "")),
-            )
-        else:
-            continue
-        for address in filter(None, recipients):
-            customers.suppress(store_id, str(address), reason, detail)
+        for address in found.addresses:
+            customers.suppress(found.store_id, address, found.reason, found.detail)
             suppressed += 1
     if suppressed:
         metrics.add_metric(name="AddressSuppressed", unit="Count", value=suppressed)

@@ -7,13 +7,16 @@ never changes anything) and, once unsubscribed, a way to subscribe again.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
 
 from functions.customers.store import UNSUBSCRIBED
-from functions.shared import tokens
+from functions.shared import links, tokens
 from functions.shared.http import html_page, route
+
+if TYPE_CHECKING:
+    from functions.customers.store import CustomerRepository
 
 blueprint = Blueprint(__name__)
 FORMS = ["*/*"]  # pages answer HTML whatever is posted; the view reads the form it understands
@@ -28,15 +31,21 @@ def _page(status: int, template: str, **context: Any) -> Response:
     return html_page(status, template, **context)
 
 
+def _customers() -> CustomerRepository:
+    from functions import composition
+
+    return composition.adapters().customers
+
+
 def _context(token_text: str) -> dict[str, Any]:
     """Verify the token; return what the pages need, or raise ``tokens.TokenError``."""
-    from functions.customers.store import default_repository as customers
+    from functions import composition
     from functions.shared.i18n import Translator, choose_locale
-    from functions.stores.store import default_repository as stores
 
-    token = tokens.verify(tokens.signing_key(), token_text, purpose="unsubscribe")
-    store = stores().get(token.store_id, cached=True)
-    profile = customers().get(store.id, str(token.claims.get("c", ""))) or {}
+    found = composition.adapters()
+    token = links.UNSUBSCRIBE.open(found.signing_key, token_text)
+    store = found.stores.get(token.store_id, cached=True)
+    profile = found.customers.get(store.id, str(token.claims.get("c", ""))) or {}
     language = choose_locale(None, store.config.default_locale)
     return {
         "token": token,
@@ -46,7 +55,7 @@ def _context(token_text: str) -> dict[str, Any]:
         "locale": language,
         "store_name": store.config.name,
         "email": _mask(str(profile.get("email", ""))),
-        "action": f"/u/{token_text}",
+        "action": links.UNSUBSCRIBE.action(token_text),
     }
 
 
@@ -54,13 +63,13 @@ def _invalid(error: tokens.TokenError) -> Response:
     from functions.shared.i18n import Translator
 
     t = Translator("en")
-    message = t("link_expired") if isinstance(error, tokens.TokenExpired) else t("link_invalid")
+    problem = links.problem(error)
     return _page(
-        400 if not isinstance(error, tokens.TokenExpired) else 410,
+        problem.status,
         "pages/error.html",
-        title=t("link_invalid_title"),
-        heading=t("link_invalid_title"),
-        message=message,
+        title=t(problem.title),
+        heading=t(problem.title),
+        message=t(problem.message),
         hint="",
         locale="en",
         correlation_id="",
@@ -85,8 +94,6 @@ def unsubscribe_page(token: str) -> Any:
 
 @route(blueprint, "/u/{token}", methods=("POST",), content_types=FORMS)
 def unsubscribe(token: str) -> Any:
-    from functions.customers.store import default_repository as customers
-
     try:
         context = _context(token)
     except tokens.TokenError as error:
@@ -94,10 +101,12 @@ def unsubscribe(token: str) -> Any:
     profile = context["profile"]
     email = str(profile.get("email") or "")
     if email:
-        customers().suppress(context["store"].id, email, UNSUBSCRIBED, "one-click")
+        _customers().suppress(context["store"].id, email, UNSUBSCRIBED, "one-click")
     else:
         # Never emailed through this record (should not happen): suppress by key alone.
-        customers().suppress_key(context["store"].id, str(context["token"].claims.get("c", "")), UNSUBSCRIBED)
+        _customers().suppress_key(
+            context["store"].id, str(context["token"].claims.get("c", "")), UNSUBSCRIBED
+        )
     return _page(
         200, "pages/unsubscribe.html", state="done", **context, title=context["t"]("unsubscribe_done_title")
     )
@@ -105,13 +114,11 @@ def unsubscribe(token: str) -> Any:
 
 @route(blueprint, "/u/{token}/resubscribe", methods=("POST",), content_types=FORMS)
 def resubscribe(token: str) -> Any:
-    from functions.customers.store import default_repository as customers
-
     try:
         context = _context(token)
     except tokens.TokenError as error:
         return _invalid(error)
-    customers().resubscribe(context["store"].id, str(context["token"].claims.get("c", "")))
+    _customers().resubscribe(context["store"].id, str(context["token"].claims.get("c", "")))
     return _page(
         200,
         "pages/unsubscribe.html",

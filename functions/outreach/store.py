@@ -1,84 +1,80 @@
-"""Outreach table adapter for sending: read what is due, claim it, record what happened.
+"""Outreach table adapter: the only code that builds, reads, schedules, claims or cancels outreach items.
 
-Life of an outreach item: ``pending`` (in the sparse ``due`` index) → ``sending`` (claimed by one sweep;
+Life of an outreach item: planned from an order's plan diff (``plan_writes``, written in the same
+transaction as the order) → ``pending`` (in the sparse ``due`` index) → ``sending`` (claimed by one sweep;
 its ``due_key`` becomes a lease expiry, so a crashed sweep's claim is found again) → ``sent`` |
 ``skipped`` | ``failed``, or back to ``pending`` (deferred by the frequency cap, or retried after a
-transient SES error). Every transition is conditional on the state the caller saw.
+transient SES error). A re-plan may cancel pending items (``cancelled``, with a ``CancelCause``).
+Every transition is conditional on the state the caller saw.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import contextlib
+import hashlib
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from functions.orders.store import due_key, due_shard
-from functions.shared import aws, clock
+from functions.outreach.models import (
+    LEASE,
+    RETENTION,
+    CancelCause,
+    Cancellation,
+    Due,
+    OutreachStatus,
+    PlanDiff,
+    Reschedule,
+)
+from functions.shared import clock
+from functions.shared.adapter import ConditionFailed, DynamoAdapter
 from functions.shared.dynamo import from_item, to_item, to_value
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-PENDING, SENDING, SENT, SKIPPED, FAILED, CANCELLED = (
-    "pending",
-    "sending",
-    "sent",
-    "skipped",
-    "failed",
-    "cancelled",
+    from functions.orders.models import PlannedOutreach
+
+PENDING, SENDING, SENT, FAILED, CANCELLED = (
+    OutreachStatus.PENDING.value,
+    OutreachStatus.SENDING.value,
+    OutreachStatus.SENT.value,
+    OutreachStatus.FAILED.value,
+    OutreachStatus.CANCELLED.value,
 )
-LEASE = timedelta(minutes=15)
-RETENTION = timedelta(days=730)
+INTERRUPTED = "interrupted while sending; not retried so the customer is never emailed twice"
 
 
 class LostRace(Exception):
     """The item changed under us (another sweep, a re-plan, an answer): leave it alone."""
 
 
-@dataclass
-class Due:
-    """A due outreach item as read from the index."""
-
-    item: dict[str, Any]
-
-    @property
-    def key(self) -> dict[str, Any]:
-        return to_item({"pk": self.item["pk"], "sk": self.item["sk"]})
-
-    @property
-    def status(self) -> str:
-        return str(self.item["status"])
-
-    @property
-    def due_at(self) -> datetime:
-        return clock.parse_iso(str(self.item["due_at"]))
-
-    @property
-    def store_id(self) -> str:
-        return str(self.item["store_id"])
-
-    @property
-    def email(self) -> str:
-        return str((self.item.get("customer") or {}).get("email") or "")
+def outreach_pk(store_id: str, order_id: str) -> str:
+    return f"{store_id}#{order_id}"
 
 
-class OutreachQueue:
+def due_shard(pk: str, outreach_id: str, shards: int) -> str:
+    digest = hashlib.sha256(f"{pk}/{outreach_id}".encode()).digest()
+    return str(int.from_bytes(digest[:4], "big") % shards)
+
+
+def due_key(due_at: datetime, store_id: str, order_id: str, outreach_id: str) -> str:
+    return f"{clock.isoformat(due_at)}#{store_id}#{order_id}#{outreach_id}"
+
+
+def _history(status: str, note: str, at: str | None = None) -> dict[str, Any]:
+    return to_value([{"at": at or clock.isoformat(clock.now()), "status": status, "note": note}])
+
+
+class OutreachQueue(DynamoAdapter):
     def __init__(self, table: str, shards: int, client: DynamoDBClient | None = None) -> None:
-        self.table = table
+        super().__init__(table, client)
         self.shards = shards
-        self._client = client
         self.items_read = 0
-
-    @property
-    def client(self) -> DynamoDBClient:
-        return self._client or aws.dynamodb()
 
     # ------------------------------------------------------------------ reads
     def due(self, shard: int, now: datetime, limit: int) -> list[Due]:
         """Items of one shard due at ``now`` (and expired claims), oldest first; nothing else is read."""
-        from botocore.exceptions import ClientError
-
-        try:
+        with self.calling("reading due outreach"):
             response = self.client.query(
                 TableName=self.table,
                 IndexName="due",
@@ -89,8 +85,6 @@ class OutreachQueue:
                 },
                 Limit=limit,
             )
-        except ClientError as error:
-            raise aws.domain_error(error, "reading due outreach") from error
         items = [Due(from_item(item)) for item in response.get("Items", [])]
         self.items_read += len(items)
         return items
@@ -112,42 +106,161 @@ class OutreachQueue:
         return earliest
 
     def get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        from botocore.exceptions import ClientError
-
-        try:
-            item = self.client.get_item(
-                TableName=self.table, Key=to_item({"pk": pk, "sk": sk}), ConsistentRead=True
-            )
-        except ClientError as error:
-            raise aws.domain_error(error, "reading outreach") from error
+        with self.calling("reading outreach"):
+            item = self.client.get_item(TableName=self.table, Key=self._key(pk, sk), ConsistentRead=True)
         return from_item(item["Item"]) if "Item" in item else None
 
-    # ------------------------------------------------------------------ transitions
-    def _update(self, due: Due, expression: str, condition: str, values: dict[str, Any], what: str) -> None:
-        from botocore.exceptions import ClientError
+    def for_order(self, store_id: str, order_id: str) -> list[dict[str, Any]]:
+        """Every outreach item of one order (its plan), read consistently."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": outreach_pk(store_id, order_id)}},
+            "ConsistentRead": True,
+        }
+        with self.calling("reading an order's outreach"):
+            while True:
+                response = self.client.query(**kwargs)
+                items.extend(from_item(item) for item in response.get("Items", []))
+                if "LastEvaluatedKey" not in response:
+                    return items
+                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-        try:
+    @staticmethod
+    def _key(pk: str, sk: str) -> dict[str, Any]:
+        return to_item({"pk": pk, "sk": sk})
+
+    # ------------------------------------------------------------------ plan changes (transaction items)
+    def plan_writes(self, diff: PlanDiff) -> list[dict[str, Any]]:
+        """The transaction items that apply ``diff``; the orders adapter writes them with the order."""
+        return [
+            *(self._create(diff, planned) for planned in diff.create),
+            *(self._reschedule(diff, change) for change in diff.reschedule),
+            *(self._cancel(diff, cancellation) for cancellation in diff.cancel),
+        ]
+
+    def new_item(self, diff: PlanDiff, planned: PlannedOutreach) -> dict[str, Any]:
+        """The stored form of newly planned outreach (pending, or skipped when the plan says so)."""
+        now = clock.isoformat(clock.now())
+        item = {
+            "pk": outreach_pk(diff.store_id, diff.order_id),
+            "sk": planned.outreach_id,
+            "store_id": diff.store_id,
+            "order_id": diff.order_id,
+            "order_name": diff.order_name,
+            "ordered_at": diff.ordered_at,
+            "outreach_id": planned.outreach_id,
+            "kind": str(planned.kind),
+            "status": PENDING,
+            "customer": diff.recipient.as_item(),
+            "attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+            "history": [
+                {"at": now, "status": PENDING, "note": f"planned for {clock.isoformat(planned.due_at)}"}
+            ],
+            "expires_at": clock.epoch_seconds(clock.now() + RETENTION),
+            **self._pending_attributes(diff.store_id, diff.order_id, planned),
+        }
+        if planned.skipped:
+            item.pop("due_shard")
+            item.pop("due_key")
+            item.update(status=OutreachStatus.SKIPPED.value, reason=planned.skipped)
+            item["history"] = [{"at": now, "status": OutreachStatus.SKIPPED.value, "note": planned.skipped}]
+        return to_item(item)
+
+    def _create(self, diff: PlanDiff, planned: PlannedOutreach) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": self.new_item(diff, planned),
+                "ConditionExpression": "attribute_not_exists(sk)",
+            }
+        }
+
+    def _pending_attributes(self, store_id: str, order_id: str, planned: PlannedOutreach) -> dict[str, Any]:
+        pk = outreach_pk(store_id, order_id)
+        return {
+            "due_at": clock.isoformat(planned.due_at),
+            "first_due_at": clock.isoformat(planned.due_at),
+            "due_shard": due_shard(pk, planned.outreach_id, self.shards),
+            "due_key": due_key(planned.due_at, store_id, order_id, planned.outreach_id),
+            "products": [p.model_dump(mode="json") for p in planned.products],
+            "anchor": planned.anchor,
+            "reminder_after_seconds": planned.reminder_after_seconds,
+        }
+
+    def _reschedule(self, diff: PlanDiff, change: Reschedule) -> dict[str, Any]:
+        now = clock.isoformat(clock.now())
+        attributes = {
+            **self._pending_attributes(diff.store_id, diff.order_id, change.planned),
+            "customer": diff.recipient.as_item(),
+            "updated_at": now,
+        }
+        present = [name for name, value in attributes.items() if value is not None]
+        removes = [name for name, value in attributes.items() if value is None]
+        values = {f":v{i}": to_value(attributes[name]) for i, name in enumerate(present)}
+        names = {f"#n{i}": name for i, name in enumerate(present)}
+        names.update({f"#r{i}": name for i, name in enumerate(removes)})
+        expression = "SET " + ", ".join(f"#n{i} = :v{i}" for i in range(len(present)))
+        expression += ", #status = :pending, history = list_append(history, :h)"
+        if removes:
+            expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removes)))
+        values[":h"] = _history(PENDING, change.note, now)
+        values[":prev"] = {"S": change.previous.value}
+        values[":pending"] = {"S": PENDING}
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": self._key(outreach_pk(diff.store_id, diff.order_id), change.planned.outreach_id),
+                "UpdateExpression": expression,
+                "ConditionExpression": "#status = :prev",
+                "ExpressionAttributeNames": {**names, "#status": "status"},
+                "ExpressionAttributeValues": values,
+            }
+        }
+
+    def _cancel(self, diff: PlanDiff, cancellation: Cancellation) -> dict[str, Any]:
+        now = clock.isoformat(clock.now())
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": self._key(outreach_pk(diff.store_id, diff.order_id), cancellation.outreach_id),
+                "UpdateExpression": "SET #status = :cancelled, cancel_reason = :reason, "
+                "cancel_cause = :cause, updated_at = :now, history = list_append(history, :h) "
+                "REMOVE due_shard, due_key",
+                "ConditionExpression": "#status = :pending",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":cancelled": {"S": CANCELLED},
+                    ":pending": {"S": PENDING},
+                    ":reason": {"S": cancellation.reason},
+                    ":cause": {"S": cancellation.cause.value},
+                    ":now": {"S": now},
+                    ":h": _history(CANCELLED, cancellation.reason, now),
+                },
+            }
+        }
+
+    # ------------------------------------------------------------------ sweep transitions
+    def _update(self, due: Due, expression: str, condition: str, values: dict[str, Any], what: str) -> None:
+        with self.calling(what, conflict=LostRace(what)):
             self.client.update_item(
                 TableName=self.table,
-                Key=due.key,
+                Key=self._key(due.pk, due.sk),
                 UpdateExpression=expression,
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=values,
             )
-        except ClientError as error:
-            if aws.error_code(error) == "ConditionalCheckFailedException":
-                raise LostRace(what) from error
-            raise aws.domain_error(error, what) from error
 
-    @staticmethod
-    def _history(status: str, note: str) -> dict[str, Any]:
-        return to_value([{"at": clock.isoformat(clock.now()), "status": status, "note": note}])
+    def _due_key(self, due: Due, at: datetime) -> str:
+        return due_key(at, due.store_id, due.order_id, str(due.item["outreach_id"]))
 
     def claim(self, due: Due, claim: str) -> None:
         """Take a pending item for this sweep only; the lease makes a crashed claim visible again."""
-        lease_until = clock.now() + LEASE
-        new_key = due_key(lease_until, due.store_id, str(due.item["order_id"]), str(due.item["outreach_id"]))
+        new_key = self._due_key(due, clock.now() + LEASE)
         self._update(
             due,
             "SET #status = :sending, claim = :claim, claimed_at = :now, due_key = :lease",
@@ -166,7 +279,7 @@ class OutreachQueue:
 
     def release(self, due: Due, claim: str, until: datetime, note: str, attempts: int | None = None) -> None:
         """Back to pending, due at ``until`` (frequency cap, transient failure, or an aborted sweep)."""
-        key = due_key(until, due.store_id, str(due.item["order_id"]), str(due.item["outreach_id"]))
+        key = self._due_key(due, until)
         expression = (
             "SET #status = :pending, due_at = :due, due_key = :key, due_shard = :shard, "
             "history = list_append(history, :h) REMOVE claim"
@@ -175,8 +288,8 @@ class OutreachQueue:
             ":pending": {"S": PENDING},
             ":due": {"S": clock.isoformat(until)},
             ":key": {"S": key},
-            ":shard": {"S": due_shard(str(due.item["pk"]), str(due.item["sk"]), self.shards)},
-            ":h": self._history(PENDING, note),
+            ":shard": {"S": due_shard(due.pk, due.sk, self.shards)},
+            ":h": _history(PENDING, note),
             ":claim": {"S": claim},
         }
         if attempts is not None:
@@ -185,108 +298,76 @@ class OutreachQueue:
             values[":err"] = {"S": note[:500]}
         self._update(due, expression, "claim = :claim", values, "releasing outreach")
         due.item.update({"status": PENDING, "due_key": key, "due_at": clock.isoformat(until)})
+        if attempts is not None:
+            due.item["attempts"] = attempts
         due.item.pop("claim", None)
 
-    def finish(
-        self, due: Due, claim: str, status: str, note: str, extra: dict[str, Any] | None = None
+    def _close(
+        self, due: Due, status: str, note: str, fields: dict[str, Any], condition: str, seen: dict[str, Any]
     ) -> None:
-        """A final state (skipped, failed) for a claimed item; it leaves the due index."""
-        sets = [
-            "#status = :status",
-            "history = list_append(history, :h)",
-            "finished_at = :now",
-            "reason = :note",
-        ]
-        values: dict[str, Any] = {
-            ":status": {"S": status},
-            ":h": self._history(status, note),
-            ":claim": {"S": claim},
-            ":now": {"S": clock.isoformat(clock.now())},
-            ":note": {"S": note[:500]},
-        }
-        for index, (name, value) in enumerate((extra or {}).items()):
-            sets.append(f"{name} = :x{index}")
-            values[f":x{index}"] = to_value(value)
+        """A final state with a history entry and ``fields``: the item leaves the due index for good.
+
+        ``condition`` (with its ``seen`` values) is what the caller saw: its own claim, or the expired lease.
+        """
+        sets = ", ".join(f"{name} = :{name}" for name in fields)
+        values = {f":{name}": to_value(value) for name, value in fields.items()}
         self._update(
             due,
-            "SET " + ", ".join(sets) + " REMOVE due_key, due_shard, claim",
-            "claim = :claim",
-            values,
+            f"SET #status = :status, history = list_append(history, :h), {sets} "
+            "REMOVE due_key, due_shard, claim",
+            condition,
+            {":status": {"S": status}, ":h": _history(status, note), **values, **seen},
             f"marking outreach {status}",
         )
         due.item["status"] = status
         due.item.pop("claim", None)
 
+    def finish(
+        self, due: Due, claim: str, status: OutreachStatus, note: str, attempts: int | None = None
+    ) -> None:
+        """A final state (skipped, failed) for a claimed item."""
+        fields: dict[str, Any] = {"finished_at": clock.isoformat(clock.now()), "reason": note[:500]}
+        if attempts is not None:
+            fields["attempts"] = attempts
+        self._close(due, status.value, note, fields, "claim = :claim", {":claim": {"S": claim}})
+
     def interrupted(self, due: Due) -> None:
         """A claim whose lease ran out: the sweep died mid-send, so it may or may not have gone out."""
-        note = "interrupted while sending; not retried so the customer is never emailed twice"
-        self._update(
-            due,
-            "SET #status = :failed, reason = :note, history = list_append(history, :h) "
-            "REMOVE due_key, due_shard, claim",
-            "#status = :sending AND due_key = :seen",
-            {
-                ":failed": {"S": FAILED},
-                ":sending": {"S": SENDING},
-                ":note": {"S": note},
-                ":h": self._history(FAILED, note),
-                ":seen": {"S": str(due.item["due_key"])},
-            },
-            "marking an interrupted send",
+        seen = {":sending": {"S": SENDING}, ":seen": {"S": str(due.item["due_key"])}}
+        self._close(
+            due, FAILED, INTERRUPTED, {"reason": INTERRUPTED}, "#status = :sending AND due_key = :seen", seen
         )
 
     def sent(
-        self,
-        due: Due,
-        claim: str,
-        message_id: str,
-        reminder: dict[str, Any] | None,
-        header_id: str = "",
-        subject: str = "",
+        self, due: Due, claim: str, message_id: str, remind_at: datetime | None, header_id: str, subject: str
     ) -> None:
-        """Mark sent and, for a first review request with a reminder delay, plan the reminder.
+        """Mark sent and, for a review request with a reminder delay, plan its reminder at ``remind_at``.
 
         Two single-item writes rather than a transaction (transactions cost twice the write units): the
         reminder first, so a sweep dying in between leaves a sent email with its reminder planned, and the
         claimed item surfaces as interrupted when its lease runs out.
         """
-        from botocore.exceptions import ClientError
-
-        if reminder is not None:
-            try:
+        if remind_at is not None:
+            with contextlib.suppress(ConditionFailed), self.calling("planning a reminder"):
                 self.client.put_item(
                     TableName=self.table,
-                    Item=to_item(reminder),
+                    Item=to_item(self._reminder(due, remind_at)),
                     ConditionExpression="attribute_not_exists(sk)",
                 )
-            except ClientError as error:
-                if aws.error_code(error) != "ConditionalCheckFailedException":
-                    raise aws.domain_error(error, "planning a reminder") from error
-        now = clock.isoformat(clock.now())
-        self._update(
-            due,
-            "SET #status = :sent, sent_at = :now, message_id = :mid, email_message_id = :hid, "
-            "subject = :subject, history = list_append(history, :h) REMOVE due_key, due_shard, claim",
-            "claim = :claim",
-            {
-                ":sent": {"S": SENT},
-                ":now": {"S": now},
-                ":mid": {"S": message_id},
-                ":hid": {"S": header_id},
-                ":subject": {"S": subject},
-                ":h": self._history(SENT, f"sent as {message_id}"),
-                ":claim": {"S": claim},
-            },
-            "marking outreach sent",
-        )
-        due.item["status"] = SENT
+        fields = {
+            "sent_at": clock.isoformat(clock.now()),
+            "message_id": message_id,
+            "email_message_id": header_id,
+            "subject": subject,
+        }
+        self._close(due, SENT, f"sent as {message_id}", fields, "claim = :claim", {":claim": {"S": claim}})
 
-    def reminder_item(self, due: Due, at: datetime) -> dict[str, Any]:
+    def _reminder(self, due: Due, at: datetime) -> dict[str, Any]:
         item = due.item
         outreach_id = f"{item['outreach_id']}-reminder"
-        pk = str(item["pk"])
+        now = clock.isoformat(clock.now())
         return {
-            "pk": pk,
+            "pk": due.pk,
             "sk": outreach_id,
             "store_id": item["store_id"],
             "order_id": item["order_id"],
@@ -298,14 +379,14 @@ class OutreachQueue:
             "products": item.get("products", []),
             "anchor": item.get("anchor"),
             "attempts": 0,
-            "created_at": clock.isoformat(clock.now()),
+            "created_at": now,
             "due_at": clock.isoformat(at),
             "first_due_at": clock.isoformat(at),
-            "due_shard": due_shard(pk, outreach_id, self.shards),
-            "due_key": due_key(at, str(item["store_id"]), str(item["order_id"]), outreach_id),
+            "due_shard": due_shard(due.pk, outreach_id, self.shards),
+            "due_key": due_key(at, due.store_id, due.order_id, outreach_id),
             "history": [
                 {
-                    "at": clock.isoformat(clock.now()),
+                    "at": now,
                     "status": PENDING,
                     "note": f"reminder planned for {clock.isoformat(at)} unless answered",
                 }
@@ -313,42 +394,29 @@ class OutreachQueue:
             "expires_at": clock.epoch_seconds(clock.now() + RETENTION),
         }
 
+    # ------------------------------------------------------------------ answers
     def mark_answered(self, pk: str, outreach_id: str, at: datetime) -> None:
         """An answer arrived: remember it, and cancel a reminder that is still waiting."""
-        from botocore.exceptions import ClientError
-
-        now = clock.isoformat(at)
-        try:
+        with contextlib.suppress(ConditionFailed), self.calling("recording an answer"):
             self.client.update_item(
                 TableName=self.table,
-                Key=to_item({"pk": pk, "sk": outreach_id}),
+                Key=self._key(pk, outreach_id),
                 UpdateExpression="SET answered_at = if_not_exists(answered_at, :now)",
                 ConditionExpression="attribute_exists(sk)",
-                ExpressionAttributeValues={":now": {"S": now}},
+                ExpressionAttributeValues={":now": {"S": clock.isoformat(at)}},
             )
             self.client.update_item(
                 TableName=self.table,
-                Key=to_item({"pk": pk, "sk": f"{outreach_id}-reminder"}),
-                UpdateExpression="SET #status = :cancelled, reason = :why, "
-                "history = list_append(history, :h) "
-                "REMOVE due_key, due_shard",
+                Key=self._key(pk, f"{outreach_id}-reminder"),
+                UpdateExpression="SET #status = :cancelled, reason = :why, cancel_cause = :cause, "
+                "history = list_append(history, :h) REMOVE due_key, due_shard",
                 ConditionExpression="#status = :pending",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
                     ":cancelled": {"S": CANCELLED},
                     ":pending": {"S": PENDING},
                     ":why": {"S": "answered"},
-                    ":h": self._history(CANCELLED, "answered"),
+                    ":cause": {"S": CancelCause.ANSWERED.value},
+                    ":h": _history(CANCELLED, "answered"),
                 },
             )
-        except ClientError as error:
-            if aws.error_code(error) != "ConditionalCheckFailedException":
-                raise aws.domain_error(error, "recording an answer") from error
-
-
-def default_queue() -> OutreachQueue:
-    from functions.shared.repositories import shared
-    from functions.shared.settings import get_settings
-
-    settings = get_settings()
-    return shared(OutreachQueue, settings.outreach_table, settings.due_shards)

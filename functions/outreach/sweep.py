@@ -17,17 +17,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from functions.customers.store import CustomerRepository, customer_key
+from functions.customers.store import customer_key
 from functions.orders import ledger, planning
-from functions.orders.store import OrderRepository, StoredOrder
-from functions.outreach import mailer
-from functions.outreach.compose import Email, compose
-from functions.outreach.store import FAILED, PENDING, SENDING, SKIPPED, Due, LostRace, OutreachQueue
+from functions.orders.store import StoredOrder
+from functions.outreach.compose import compose
+from functions.outreach.models import Due, OutreachKind, OutreachStatus
+from functions.outreach.ports import Ports
+from functions.outreach.store import LostRace
 from functions.shared import clock
+from functions.shared.email import Email
 from functions.shared.errors import AftercareError, DependencyFailed, Throttled
+from functions.shared.mailer import PermanentSendError, TransientSendError
 from functions.shared.observability import logger, metrics
 from functions.stores.models import Store
-from functions.stores.store import StoreRepository
 
 TIME_MARGIN_MS = 15_000
 RETRY_BACKOFF = timedelta(minutes=5)
@@ -50,28 +52,10 @@ class Report:
         metrics.add_metric(name=f"EmailSkipped_{reason.replace(' ', '_')}", unit="Count", value=count)
 
 
-@dataclass
-class Ports:
-    queue: OutreachQueue
-    stores: StoreRepository
-    customers: CustomerRepository
-    orders: OrderRepository
-    signing_key: bytes
-    base_url: str
-    configuration_set: str
-    batch: int = 100
-    max_emails: int = 1000
-    retries: int = 3
-    retry_base_ms: int = 200
-    max_attempts: int = 5
-
-
 def _groups(items: list[Due]) -> list[list[Due]]:
     grouped: dict[tuple[str, str], list[Due]] = {}
-    for due in sorted(items, key=lambda d: (d.due_at, str(d.item["pk"]), str(d.item["sk"]))):
-        grouped.setdefault(
-            (due.store_id, customer_key(due.email) if due.email else str(due.item["pk"])), []
-        ).append(due)
+    for due in sorted(items, key=lambda d: (d.due_at, d.pk, d.sk)):
+        grouped.setdefault((due.store_id, customer_key(due.email) if due.email else due.pk), []).append(due)
     return list(grouped.values())
 
 
@@ -96,14 +80,13 @@ def _skip_reason(due: Due, ports: Ports, store: Store, orders: Orders) -> str | 
     if due.item.get("answered_at"):
         return "answered"
     first_due = clock.parse_iso(str(due.item.get("first_due_at") or due.item["due_at"]))
-    if clock.now() - first_due > store.config.outreach.max_lateness:
+    if ports.clock.now() - first_due > store.config.outreach.max_lateness:
         return "too late"
-    original = due.item.get("reminder_of")
-    if original:
-        first = ports.queue.get(str(due.item["pk"]), str(original))
+    if due.reminder_of:
+        first = ports.queue.get(due.pk, due.reminder_of)
         if first is None or first.get("answered_at"):
             return "answered"
-    stored = orders.get(str(due.item["order_id"]))
+    stored = orders.get(due.order_id)
     if stored is None:
         return None  # an order known only through its plan (its item expired): nothing to check against
     return _order_reason(due, stored)
@@ -117,7 +100,7 @@ def _order_reason(due: Due, stored: StoredOrder) -> str | None:
     products = [str(p.get("product_id")) for p in due.item.get("products") or []]
     if any(product not in active for product in products):
         return "item refunded or returned"
-    if due.item.get("reminder_of") and _in_open_return(stored, products):
+    if due.reminder_of and _in_open_return(stored, products):
         return "return open"
     return None
 
@@ -172,17 +155,17 @@ def _send_group(group: list[Due], ports: Ports, report: Report) -> None:
     attempt = _Attempt(claimed, claim, ports, report)
     try:
         attempt.run()
-    except mailer.PermanentSendError as error:
+    except PermanentSendError as error:
         attempt.give_up(str(error), "EmailFailed")
-    except mailer.TransientSendError as error:
+    except TransientSendError as error:
         attempt.release_contact()
-        _retry(claimed, claim, str(error), ports, report)
+        attempt.retry(str(error))
     except (Throttled, DependencyFailed) as error:
         # AWS trouble before SES took the email: put the items back to try again (counted, so never forever).
         logger.warning("sweep group put back", extra={"error": error.message, "sending": attempt.sending})
         if not attempt.sending:
             attempt.release_contact()
-            _retry(claimed, claim, error.message, ports, report)
+            attempt.retry(error.message)
     except Exception as error:
         # This group's data cannot be sent (or a bug): fail its items with the reason; everyone else proceeds.
         logger.exception(
@@ -194,6 +177,8 @@ def _send_group(group: list[Due], ports: Ports, report: Report) -> None:
 
 @dataclass
 class _Attempt:
+    """One customer's claimed items on their way to one email, and what to do when that fails."""
+
     claimed: list[Due]
     claim: str
     ports: Ports
@@ -203,7 +188,7 @@ class _Attempt:
     sending: bool = False
 
     def run(self) -> None:
-        ports, report = self.ports, self.report
+        ports = self.ports
         self.store = store = ports.stores.get(self.claimed[0].store_id, cached=True)
         orders = Orders(ports, store)
         ready = self._ready(store, orders)
@@ -218,12 +203,11 @@ class _Attempt:
             return
         items = [due.item for due in ready]
         message = compose(
-            store, items, ports.signing_key, ports.base_url, _return_order(store, items, orders)
+            store, items, ports.signing_key, ports.settings.base_url, _return_order(store, items, orders)
         )
-        kind = "+".join(sorted({str(due.item["kind"]) for due in ready}))
         self.sending = True
-        message_id = mailer.send(message, ports.configuration_set, kind, ports.retries, ports.retry_base_ms)
-        report.emails += 1
+        message_id = ports.mailer.send(message)
+        self.report.emails += 1
         metrics.add_metric(name="EmailSent", unit="Count", value=1)
         self._record_sent(ready, message_id, message)
 
@@ -232,7 +216,7 @@ class _Attempt:
         for due in self.claimed:
             reason = _skip_reason(due, self.ports, store, orders)
             if reason:
-                self.ports.queue.finish(due, self.claim, SKIPPED, reason)
+                self.ports.queue.finish(due, self.claim, OutreachStatus.SKIPPED, reason)
                 self.report.skip(reason)
             else:
                 ready.append(due)
@@ -240,12 +224,12 @@ class _Attempt:
 
     def _skip_all(self, ready: list[Due], reason: str) -> None:
         for due in ready:
-            self.ports.queue.finish(due, self.claim, SKIPPED, reason)
+            self.ports.queue.finish(due, self.claim, OutreachStatus.SKIPPED, reason)
         self.report.skip(reason, len(ready))
 
     def _reserve(self, store: Store, email: str, ready: list[Due]) -> bool:
         """The frequency cap: one conditional write on the customer record; capped items wait their turn."""
-        now = clock.now()
+        now = self.ports.clock.now()
         cap = store.config.outreach.frequency_cap
         if self.ports.customers.reserve_contact(store.id, email, now, now - cap):
             self.reserved_at = now
@@ -265,15 +249,16 @@ class _Attempt:
         return False
 
     def _record_sent(self, ready: list[Due], message_id: str, message: Email) -> None:
-        sent_at = clock.now()
+        sent_at = self.ports.clock.now()
         for due in ready:
-            reminder = None
-            seconds = due.item.get("reminder_after_seconds")
-            if due.item["kind"] == "review" and seconds and not due.item.get("reminder_of"):
-                reminder = self.ports.queue.reminder_item(due, sent_at + timedelta(seconds=int(seconds)))
             try:
                 self.ports.queue.sent(
-                    due, self.claim, message_id, reminder, message.headers["Message-ID"], message.subject
+                    due,
+                    self.claim,
+                    message_id,
+                    _reminder_at(due, sent_at),
+                    message.headers["Message-ID"],
+                    message.subject,
                 )
                 self.report.items_sent += 1
             except LostRace:
@@ -285,18 +270,47 @@ class _Attempt:
             )
 
     def release_contact(self) -> None:
-        _release_contact(self.ports, self.store, self.claimed, self.reserved_at)
+        """Give the customer's contact slot back: no email went out."""
+        if self.store is not None and self.reserved_at is not None:
+            _quietly(
+                self.ports.customers.release_contact, self.store.id, self.claimed[0].email, self.reserved_at
+            )
 
     def give_up(self, reason: str, metric: str) -> None:
         """Fail every item still claimed with ``reason``; they leave the queue and show in the plan."""
         self.release_contact()
         failed = 0
-        for due in self.claimed:
-            if due.status == SENDING:
-                _quietly(self.ports.queue.finish, due, self.claim, FAILED, reason)
-                failed += 1
+        for due in self._still_claimed():
+            _quietly(self.ports.queue.finish, due, self.claim, OutreachStatus.FAILED, reason)
+            failed += 1
         self.report.failed += failed
         metrics.add_metric(name=metric, unit="Count", value=failed)
+
+    def retry(self, reason: str) -> None:
+        """Put every item still claimed back for a later try, or fail it after the allowed attempts."""
+        for due in self._still_claimed():
+            attempts = due.attempts + 1
+            if attempts >= self.ports.settings.max_attempts:
+                note = f"gave up after {attempts} attempts: {reason}"
+                _quietly(self.ports.queue.finish, due, self.claim, OutreachStatus.FAILED, note, attempts)
+                self.report.failed += 1
+                metrics.add_metric(name="EmailGaveUp", unit="Count", value=1)
+            else:
+                until = self.ports.clock.now() + RETRY_BACKOFF * 2 ** (attempts - 1)
+                note = f"attempt {attempts} failed ({reason}); retry at {clock.isoformat(until)}"
+                _quietly(self.ports.queue.release, due, self.claim, until, note, attempts)
+                self.report.retried += 1
+
+    def _still_claimed(self) -> list[Due]:
+        return [due for due in self.claimed if due.status == OutreachStatus.SENDING]
+
+
+def _reminder_at(due: Due, sent_at: datetime) -> datetime | None:
+    """When a first review request's reminder comes due, if it has one."""
+    seconds = due.item.get("reminder_after_seconds")
+    if due.kind == OutreachKind.REVIEW and seconds and not due.reminder_of:
+        return sent_at + timedelta(seconds=int(seconds))
+    return None
 
 
 def _quietly(action: Callable[..., None], *args: Any) -> None:
@@ -306,50 +320,31 @@ def _quietly(action: Callable[..., None], *args: Any) -> None:
         logger.warning("could not record an outreach transition; its lease will surface it")
 
 
-def _release_contact(
-    ports: Ports, store: Store | None, claimed: list[Due], reserved_at: datetime | None
-) -> None:
-    if store is not None and reserved_at is not None and claimed:
-        _quietly(ports.customers.release_contact, store.id, claimed[0].email, reserved_at)
-
-
-def _retry(claimed: list[Due], claim: str, reason: str, ports: Ports, report: Report) -> None:
-    for due in claimed:
-        if due.status != SENDING:
-            continue
-        attempts = int(due.item.get("attempts", 0)) + 1
-        if attempts >= ports.max_attempts:
-            note = f"gave up after {attempts} attempts: {reason}"
-            _quietly(ports.queue.finish, due, claim, FAILED, note, {"attempts": attempts})
+def _read_due(ports: Ports, report: Report) -> list[Due]:
+    """Every due item of every shard; expired claims are failed (never re-sent), pending ones returned."""
+    now = ports.clock.now()
+    due_items: list[Due] = []
+    for shard in range(ports.queue.shards):
+        due_items.extend(ports.queue.due(shard, now, ports.settings.batch))
+    report.read = len(due_items)
+    pending: list[Due] = []
+    for due in due_items:
+        if due.status == OutreachStatus.SENDING:
+            _quietly(ports.queue.interrupted, due)
             report.failed += 1
-            metrics.add_metric(name="EmailGaveUp", unit="Count", value=1)
-        else:
-            until = clock.now() + RETRY_BACKOFF * 2 ** (attempts - 1)
-            note = f"attempt {attempts} failed ({reason}); retry at {clock.isoformat(until)}"
-            _quietly(ports.queue.release, due, claim, until, note, attempts)
-            report.retried += 1
+            metrics.add_metric(name="EmailInterrupted", unit="Count", value=1)
+        elif due.status == OutreachStatus.PENDING:
+            pending.append(due)
+    return pending
 
 
 def run(ports: Ports, remaining_ms: Callable[[], int] | None = None) -> Report:
     """One sweep run. ``remaining_ms`` is the Lambda's remaining time (unlimited when absent)."""
     report = Report()
-    now = clock.now()
-    due_items: list[Due] = []
-    for shard in range(ports.queue.shards):
-        due_items.extend(ports.queue.due(shard, now, ports.batch))
-    report.read = len(due_items)
-    pending: list[Due] = []
-    for due in due_items:
-        if due.status == SENDING:
-            _quietly(ports.queue.interrupted, due)
-            report.failed += 1
-            metrics.add_metric(name="EmailInterrupted", unit="Count", value=1)
-        elif due.status == PENDING:
-            pending.append(due)
-    groups = _groups(pending)
+    groups = _groups(_read_due(ports, report))
     for index, group in enumerate(groups):
         out_of_time = remaining_ms is not None and remaining_ms() < TIME_MARGIN_MS
-        if out_of_time or report.emails >= ports.max_emails:
+        if out_of_time or report.emails >= ports.settings.max_emails:
             report.left_for_next_run = sum(len(g) for g in groups[index:])
             break
         try:
@@ -361,35 +356,4 @@ def run(ports: Ports, remaining_ms: Callable[[], int] | None = None) -> Report:
     return report
 
 
-def default_ports() -> Ports:
-    from functions.customers.store import default_repository as customers
-    from functions.orders.store import default_repository as orders
-    from functions.outreach.store import default_queue
-    from functions.shared.settings import get_settings
-    from functions.shared.tokens import signing_key
-    from functions.stores.store import default_repository as stores
-
-    settings = get_settings()
-    return Ports(
-        queue=default_queue(),
-        stores=stores(),
-        customers=customers(),
-        orders=orders(),
-        signing_key=signing_key(),
-        base_url=settings.public_base_url,
-        configuration_set=settings.ses_configuration_set,
-        batch=settings.sweep_batch,
-        max_emails=settings.sweep_max_emails,
-        retries=settings.send_retries,
-        retry_base_ms=settings.send_retry_base_ms,
-        max_attempts=settings.max_send_attempts,
-    )
-
-
-def next_due() -> datetime | None:
-    from functions.outreach.store import default_queue
-
-    return default_queue().next_due()
-
-
-__all__ = ["Ports", "Report", "default_ports", "next_due", "run"]
+__all__ = ["Ports", "Report", "run"]

@@ -148,11 +148,11 @@ def test_permanent_rejection_fails_the_item_with_its_reason(shop: Shop) -> None:
 
 
 def test_gives_up_after_the_configured_attempts(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
-    from functions.shared.settings import reset_settings
+    from functions import composition
 
     monkeypatch.setenv("AFTERCARE_MAX_SEND_ATTEMPTS", "2")
     monkeypatch.setenv("AFTERCARE_SEND_RETRIES", "0")
-    reset_settings()
+    composition.reset()  # the sweep's settings and the mailer's retries come from the composition root
     shop.delivered("E-1", [("l1", "tour", "experience")])
 
     def unavailable(**kwargs: Any) -> None:
@@ -196,7 +196,7 @@ def test_frequency_cap_defers_the_second_email_without_losing_it(shop: Shop) -> 
 
 
 def test_reminder_goes_out_only_without_an_answer(shop: Shop) -> None:
-    from functions.outreach.store import default_queue
+    from functions import composition
 
     shop.delivered("G-1", [("l1", "tour", "experience")], email="quiet@example.com")
     shop.delivered("G-2", [("l1", "tour", "experience")], email="answers@example.com")
@@ -204,7 +204,7 @@ def test_reminder_goes_out_only_without_an_answer(shop: Shop) -> None:
     run_sweep()
     assert len(mails()) == 2
     answered = next(o for o in shop.plan("G-2") if o["kind"] == "review")
-    default_queue().mark_answered(f"{shop.id}#G-2", answered["outreach_id"], clock.now())
+    composition.adapters().outreach.mark_answered(f"{shop.id}#G-2", answered["outreach_id"], clock.now())
 
     at(timedelta(days=9))  # experience reminders wait 5 days (store default)
     run_sweep()
@@ -264,9 +264,10 @@ def test_unsubscribe_page_asks_first_and_can_resubscribe(shop: Shop, api: ApiCli
     assert page.status == 200
     assert "Yes, unsubscribe me" in page.text
     assert "s***@example.com" in page.text
-    from functions.customers.store import customer_key, default_repository
+    from functions.composition import adapters
+    from functions.customers.store import customer_key
 
-    profile = default_repository().get(shop.id, customer_key("sam@example.com")) or {}
+    profile = adapters().customers.get(shop.id, customer_key("sam@example.com")) or {}
     assert "suppressed" not in profile  # a GET changes nothing
 
     api.post(path, body="", headers={"content-type": "application/x-www-form-urlencoded"})
@@ -274,7 +275,7 @@ def test_unsubscribe_page_asks_first_and_can_resubscribe(shop: Shop, api: ApiCli
         f"{path}/resubscribe", body="", headers={"content-type": "application/x-www-form-urlencoded"}
     )
     assert "You are subscribed again" in again.text
-    profile = default_repository().get(shop.id, customer_key("sam@example.com")) or {}
+    profile = adapters().customers.get(shop.id, customer_key("sam@example.com")) or {}
     assert "suppressed" not in profile
 
 
@@ -378,13 +379,14 @@ def test_store_texts_override_the_catalog(api: ApiClient, operator_key: str, fro
 
 
 def test_links_carry_signed_scoped_tokens(shop: Shop) -> None:
+    from functions import composition
     from functions.shared import tokens
 
     shop.delivered("N-1", [("l1", "tour", "experience")])
     at(timedelta(days=1, minutes=1))
     run_sweep()
     links = review_links(mails()[0])
-    key = tokens.signing_key()
+    key = composition.adapters().signing_key
     claims = [
         tokens.verify(key, link.rsplit("/", 1)[1], purpose="survey", store_id=shop.id).claims
         for link in links
