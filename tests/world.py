@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aftercare.devstack import outbox
+from functions.composition import adapters
 from functions.shared import clock, tokens
 from tests.helpers import ApiClient, ApiResponse, bearer, minimal_store_config
 
@@ -141,15 +142,16 @@ class World:
     # ------------------------------------------------------------------ time and the machinery
     def run_schedules(self) -> None:
         """What EventBridge and the stream mapping do on AWS: sweep, escalate, time out, flag answers."""
-        from functions.flags import service as flags
+        from functions import composition
+        from functions.composition import flag_ports, returns_ports
+        from functions.flags import escalation
         from functions.outreach import sweep
         from functions.returns import service as returns
-        from functions.returns.store import default_repository
 
         self.pump.pump_until_quiet()
-        sweep.run(sweep.default_ports())
-        flags.escalate(flags.shared_ports())
-        returns.enforce_deadlines(default_repository())
+        sweep.run(composition.sweep_ports())
+        escalation.escalate(flag_ports())
+        returns.enforce_deadlines(returns_ports())
         self.settle()
 
     def advance(self, delta: timedelta) -> None:
@@ -170,7 +172,7 @@ class World:
     def _busy_workflows(self) -> list[str]:
         import boto3
 
-        from functions.returns.store import default_repository
+        from functions.composition import adapters
 
         sfn = boto3.client("stepfunctions")
         busy = []
@@ -183,7 +185,7 @@ class World:
                     described = json.loads(
                         sfn.describe_execution(executionArn=execution["executionArn"])["input"]
                     )
-                    request, _ = default_repository().get(described["store_id"], described["return_id"])
+                    request, _ = adapters().returns.get(described["store_id"], described["return_id"])
                     if request is None or not request.get("waiting_for"):
                         busy.append(execution["name"])
         return busy
@@ -294,10 +296,10 @@ class Shop:
         """Return requests of these orders (one index query each), or of the whole store (a scan)."""
         import boto3
 
+        from functions.composition import adapters
         from functions.shared.dynamo import from_item
-        from functions.shared.settings import get_settings
 
-        table = get_settings().returns_table
+        table = adapters().settings.returns_table
         if order_ids is None:
             prefix = f"{self.id}#"
             return scan(table, lambda item: str(item["pk"]).startswith(prefix) and item["sk"] == "RETURN")
@@ -316,14 +318,14 @@ class Shop:
     def flags(self) -> list[dict[str, Any]]:
         import boto3
 
+        from functions.composition import adapters
         from functions.shared.dynamo import from_item
-        from functions.shared.settings import get_settings
 
         pages = (
             boto3.client("dynamodb")
             .get_paginator("query")
             .paginate(
-                TableName=get_settings().flags_table,
+                TableName=adapters().settings.flags_table,
                 KeyConditionExpression="pk = :store",
                 ExpressionAttributeValues={":store": {"S": self.id}},
             )
@@ -350,7 +352,7 @@ class Shop:
     # ------------------------------------------------------------------ signed links a person would hold
     def link(self, purpose: str, claims: dict[str, Any], days: int = 30) -> str:
         return tokens.sign(
-            tokens.signing_key(), purpose=purpose, store_id=self.id, ttl=timedelta(days=days), claims=claims
+            adapters().signing_key, purpose=purpose, store_id=self.id, ttl=timedelta(days=days), claims=claims
         )
 
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from functions.outreach.store import OutreachQueue
-from functions.responses.store import Answer, ResponseRepository
-from functions.shared import clock, tokens
+from functions.responses.ports import Ports
+from functions.responses.store import Answer, AnswerKind
+from functions.shared import links, tokens
 from functions.shared.errors import NotFound
 from functions.shared.i18n import Translator, choose_locale
 from functions.shared.templating import direction
 from functions.stores.models import Store
-from functions.stores.store import StoreRepository
 
 MAX_COMMENT = 2000
 
@@ -39,11 +38,12 @@ class Survey:
 
     @property
     def kind(self) -> str:
+        """``AnswerKind.REVIEW`` or ``AnswerKind.NPS``: what the outreach asked for."""
         return str(self.outreach["kind"])
 
     @property
     def scale(self) -> list[int]:
-        return list(range(0, 11)) if self.kind == "nps" else [1, 2, 3, 4, 5]
+        return list(range(0, 11)) if self.kind == AnswerKind.NPS else [1, 2, 3, 4, 5]
 
     @property
     def selected(self) -> int | None:
@@ -57,7 +57,7 @@ class Survey:
         product_name = (self.product or {}).get("name") or (self.product or {}).get("product_id", "")
         question = (
             self.t("nps_page_question", store=store_name)
-            if self.kind == "nps"
+            if self.kind == AnswerKind.NPS
             else self.t("review_question", product=product_name)
         )
         return {
@@ -76,28 +76,27 @@ class Survey:
         }
 
 
-def open_survey(
-    token_text: str,
-    signing_key: bytes,
-    stores: StoreRepository,
-    queue: OutreachQueue,
-    responses: ResponseRepository,
-) -> Survey:
-    token = tokens.verify(signing_key, token_text, purpose="survey")
+def _product(outreach: dict[str, Any], product_id: Any) -> dict[str, Any] | None:
+    """The reviewed product a link names (``None`` for NPS); one not in the request is ``NotFound``."""
+    if outreach["kind"] != AnswerKind.REVIEW:
+        return None
+    product = next((p for p in outreach.get("products", []) if p.get("product_id") == product_id), None)
+    if product is None:
+        raise NotFound("the product this link belongs to is not part of the request")
+    return dict(product)
+
+
+def open_survey(token_text: str, ports: Ports) -> Survey:
+    """The survey a link opens (recording nothing); a bad link raises ``TokenError`` or ``NotFound``."""
+    token = links.SURVEY.open(ports.signing_key, token_text)
     claims = token.claims
-    store = stores.get(token.store_id, cached=True)
-    outreach = queue.get(f"{store.id}#{claims.get('r')}", str(claims.get("o")))
+    store = ports.stores.get(token.store_id, cached=True)
+    outreach = ports.outreach.get(f"{store.id}#{claims.get('r')}", str(claims.get("o")))
     if outreach is None:
         raise NotFound("the outreach this link belongs to does not exist")
-    product = None
-    if outreach["kind"] == "review":
-        product = next(
-            (p for p in outreach.get("products", []) if p.get("product_id") == claims.get("p")), None
-        )
-        if product is None:
-            raise NotFound("the product this link belongs to is not part of the request")
+    product = _product(outreach, claims.get("p"))
     sk = f"{outreach.get('reminder_of') or outreach['outreach_id']}#{claims.get('p') or 'nps'}"
-    current = responses.get(store.id, str(outreach["order_id"]), sk)
+    current = ports.responses.get(store.id, str(outreach["order_id"]), sk)
     language = choose_locale((outreach.get("customer") or {}).get("locale"), store.config.default_locale)
     return Survey(
         token, store, outreach, product, current, language, Translator(language, store.config.emails.texts)
@@ -114,9 +113,7 @@ def parse_answer(survey: Survey, form: dict[str, list[str]]) -> tuple[int, str]:
     return int(raw_score), comment
 
 
-def record(
-    survey: Survey, score: int, comment: str, responses: ResponseRepository, queue: OutreachQueue
-) -> bool:
+def record(survey: Survey, score: int, comment: str, ports: Ports) -> bool:
     """Save the answer (last answer wins, history kept) and mark the request answered."""
     outreach = survey.outreach
     original = str(outreach.get("reminder_of") or outreach["outreach_id"])
@@ -131,7 +128,7 @@ def record(
         locale=survey.language,
         token_id=survey.token.token_id,
     )
-    now = clock.now()
-    changed = responses.record(answer, now)
-    queue.mark_answered(answer.pk, original, now)
+    now = ports.clock.now()
+    changed = ports.responses.record(answer, now)
+    ports.outreach.mark_answered(answer.pk, original, now)
     return changed

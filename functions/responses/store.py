@@ -12,17 +12,26 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from enum import StrEnum
+from typing import Any
 
-from functions.shared import aws, clock
+from functions.shared import clock
+from functions.shared.adapter import ConditionFailed, DynamoAdapter
 from functions.shared.dynamo import from_item, to_item, to_value
 from functions.shared.errors import Conflict
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-
 HISTORY_KEPT = 20
 WRITE_ATTEMPTS = 8
+
+
+class AnswerKind(StrEnum):
+    REVIEW = "review"  # a product's 1-5 rating
+    NPS = "nps"  # the 0-10 would-you-recommend score
+
+
+class Channel(StrEnum):
+    EMAIL = "email"  # answered on Aftercare's survey page
+    STORE = "store"  # a review the store collected itself
 
 
 @dataclass(frozen=True)
@@ -31,12 +40,12 @@ class Answer:
     order_id: str
     outreach_id: str
     product_id: str | None
-    kind: str
+    kind: AnswerKind | str
     score: int
     comment: str
     locale: str
     token_id: str
-    channel: str = "email"
+    channel: Channel | str = Channel.EMAIL
     customer: dict[str, Any] | None = None  # for answers that arrive without an outreach (store reviews)
     product_name: str | None = None
 
@@ -49,69 +58,74 @@ class Answer:
         return f"{self.outreach_id}#{self.product_id or 'nps'}"
 
 
-class ResponseRepository:
-    def __init__(self, table: str, client: DynamoDBClient | None = None) -> None:
-        self.table = table
-        self._client = client
+def _repeats(current: dict[str, Any] | None, answer: Answer) -> bool:
+    """The stored answer is this one exactly (a double submit)."""
+    return (
+        current is not None
+        and current.get("score") == answer.score
+        and current.get("comment", "") == answer.comment
+    )
 
-    @property
-    def client(self) -> DynamoDBClient:
-        return self._client or aws.dynamodb()
 
+def _months(start: datetime, end: datetime) -> list[str]:
+    """``YYYY-MM`` of every month from ``end`` back to ``start`` (at most 24), newest first."""
+    months: list[str] = []
+    year, month = end.year, end.month
+    while (year, month) >= (start.year, start.month) and len(months) < 24:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months
+
+
+def _values(answer: Answer, now: str, current: dict[str, Any]) -> dict[str, Any]:
+    entry = {"at": now, "score": answer.score, "comment": answer.comment, "token_id": answer.token_id}
+    return {
+        ":store": answer.store_id,
+        ":order": answer.order_id,
+        ":outreach": answer.outreach_id,
+        ":product": answer.product_id or "",
+        ":kind": str(answer.kind),
+        ":score": answer.score,
+        ":comment": answer.comment,
+        ":locale": answer.locale,
+        ":channel": str(answer.channel),
+        ":token": answer.token_id,
+        ":now": now,
+        ":month": f"{answer.store_id}#{now[:7]}",
+        ":key": f"{now}#{answer.outreach_id}",
+        ":customer": {k: v for k, v in (answer.customer or {}).items() if v is not None},
+        ":pname": answer.product_name or "",
+        ":history": [*list(current.get("history") or []), entry][-HISTORY_KEPT:],
+        ":count": int(current.get("answers", 0)) + 1,
+    }
+
+
+class ResponseRepository(DynamoAdapter):
     def record(self, answer: Answer, at: datetime) -> bool:
         """Save the answer; False when it repeats the current one exactly (a double submit).
 
         The item keeps the last ``HISTORY_KEPT`` answers in ``history`` and counts all of them in
         ``answers``; each write is conditional on the count it read, so concurrent submits never lose one.
         """
-        from botocore.exceptions import ClientError
-
         for attempt in range(WRITE_ATTEMPTS):
             current = self.get(answer.store_id, answer.order_id, answer.sk)
-            if (
-                current is not None
-                and current.get("score") == answer.score
-                and current.get("comment", "") == answer.comment
-            ):
+            if _repeats(current, answer):
                 return False
             try:
-                self.client.update_item(**self._write(answer, at, current))
-            except ClientError as error:
-                if aws.error_code(error) != "ConditionalCheckFailedException":
-                    raise aws.domain_error(error, "recording an answer") from error
+                with self.calling("recording an answer"):
+                    self.client.update_item(**self._write(answer, at, current))
+            except ConditionFailed:
                 time.sleep(random.uniform(0, 0.005 * 2**attempt))  # jitter, not security
                 continue
             return True
         raise Conflict("the answer kept changing while it was saved; try again")
 
     def _write(self, answer: Answer, at: datetime, current: dict[str, Any] | None) -> dict[str, Any]:
-        now = clock.isoformat(at)
-        entry = {"at": now, "score": answer.score, "comment": answer.comment, "token_id": answer.token_id}
-        seen = int((current or {}).get("answers", 0))
-        history = [*list((current or {}).get("history") or []), entry][-HISTORY_KEPT:]
-        values = {
-            ":store": answer.store_id,
-            ":order": answer.order_id,
-            ":outreach": answer.outreach_id,
-            ":product": answer.product_id or "",
-            ":kind": answer.kind,
-            ":score": answer.score,
-            ":comment": answer.comment,
-            ":locale": answer.locale,
-            ":channel": answer.channel,
-            ":token": answer.token_id,
-            ":now": now,
-            ":month": f"{answer.store_id}#{now[:7]}",
-            ":key": f"{now}#{answer.outreach_id}",
-            ":customer": {k: v for k, v in (answer.customer or {}).items() if v is not None},
-            ":pname": answer.product_name or "",
-            ":history": history,
-            ":count": seen + 1,
-        }
+        values = _values(answer, clock.isoformat(at), current or {})
         condition = "attribute_not_exists(sk)"
         if current is not None:
             condition = "answers = :seen"
-            values[":seen"] = seen
+            values[":seen"] = int(current.get("answers", 0))
         return {
             "TableName": self.table,
             "Key": to_item({"pk": answer.pk, "sk": answer.sk}),
@@ -129,30 +143,22 @@ class ResponseRepository:
         }
 
     def get(self, store_id: str, order_id: str, sk: str) -> dict[str, Any] | None:
-        from botocore.exceptions import ClientError
-
-        try:
+        with self.calling("reading an answer"):
             item = self.client.get_item(
                 TableName=self.table,
                 Key=to_item({"pk": f"{store_id}#{order_id}", "sk": sk}),
                 ConsistentRead=True,
             )
-        except ClientError as error:
-            raise aws.domain_error(error, "reading an answer") from error
         return from_item(item["Item"]) if "Item" in item else None
 
     def for_order(self, store_id: str, order_id: str) -> list[dict[str, Any]]:
-        from botocore.exceptions import ClientError
-
-        try:
+        with self.calling("reading an order's answers"):
             response = self.client.query(
                 TableName=self.table,
                 KeyConditionExpression="pk = :pk",
                 ExpressionAttributeValues={":pk": {"S": f"{store_id}#{order_id}"}},
                 ConsistentRead=True,
             )
-        except ClientError as error:
-            raise aws.domain_error(error, "reading an order's answers") from error
         return [from_item(item) for item in response.get("Items", [])]
 
     def by_time(
@@ -168,16 +174,9 @@ class ResponseRepository:
         One index query per month, paged until ``limit`` answers are kept or there are no more: never fewer
         than asked while more exist.
         """
-        from botocore.exceptions import ClientError
-
-        months: list[str] = []
-        year, month = end.year, end.month
-        while (year, month) >= (start.year, start.month) and len(months) < 24:
-            months.append(f"{year:04d}-{month:02d}")
-            year, month = (year, month - 1) if month > 1 else (year - 1, 12)
         found: list[dict[str, Any]] = []
-        for bucket in months:
-            kwargs: dict[str, Any] = {
+        for bucket in _months(start, end):
+            query: dict[str, Any] = {
                 "TableName": self.table,
                 "IndexName": "by_store_time",
                 "KeyConditionExpression": "store_month = :m AND responded_key BETWEEN :a AND :b",
@@ -188,24 +187,24 @@ class ResponseRepository:
                 },
                 "ScanIndexForward": False,
             }
-            try:
-                while len(found) < limit:
-                    response = self.client.query(**kwargs)
-                    answers = (from_item(item) for item in response.get("Items", []))
-                    found.extend(answer for answer in answers if keep(answer))
-                    if "LastEvaluatedKey" not in response:
-                        break
-                    kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-            except ClientError as error:
-                raise aws.domain_error(error, "listing answers") from error
+            self._collect(query, keep, limit, found)
             if len(found) >= limit:
                 break
         return found[:limit]
 
-
-def default_repository() -> ResponseRepository:
-    from functions.shared.repositories import shared
-    from functions.shared.settings import get_settings
-
-    settings = get_settings()
-    return shared(ResponseRepository, settings.responses_table)
+    def _collect(
+        self,
+        query: dict[str, Any],
+        keep: Callable[[dict[str, Any]], bool],
+        limit: int,
+        found: list[dict[str, Any]],
+    ) -> None:
+        """Page through one month, keeping what ``keep`` accepts until ``found`` holds ``limit``."""
+        with self.calling("listing answers"):
+            while len(found) < limit:
+                response = self.client.query(**query)
+                answers = (from_item(item) for item in response.get("Items", []))
+                found.extend(answer for answer in answers if keep(answer))
+                if "LastEvaluatedKey" not in response:
+                    return
+                query["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -10,31 +10,32 @@ from functions.shared.http import ApiError, json_response, parse_json_body, rout
 from functions.shared.lazy import lazy_module
 
 if TYPE_CHECKING:
+    from functions import composition
     from functions.stores import email_identity as identities
     from functions.stores import models, service
-    from functions.stores import store as stores_store
     from functions.stores.models import Store
 else:
+    composition = lazy_module("functions.composition")
     service = lazy_module("functions.stores.service")
     identities = lazy_module("functions.stores.email_identity")
     models = lazy_module("functions.stores.models")
-    stores_store = lazy_module("functions.stores.store")
 
 
 blueprint = Blueprint(__name__)
 
 
 def _auth_failed(error: service.AuthError) -> ApiError:
-    code = "unauthorized" if error.status == 401 else "forbidden"
-    headers = {"WWW-Authenticate": 'Bearer realm="aftercare"'} if error.status == 401 else None
-    return ApiError(error.status, code, error.message, headers=headers)
+    if isinstance(error, service.WrongStore):
+        return ApiError(403, "forbidden", error.message)
+    return ApiError(
+        401, "unauthorized", error.message, headers={"WWW-Authenticate": 'Bearer realm="aftercare"'}
+    )
 
 
 def _require_operator() -> None:
     from functions.shared.secrets import get_secret
-    from functions.shared.settings import get_settings
 
-    operator_key = get_secret(get_settings().operator_key_secret_arn)
+    operator_key = get_secret(composition.adapters().settings.operator_key_secret_arn)
     try:
         service.authenticate_operator(blueprint.current_request.headers.get("authorization"), operator_key)
     except service.AuthError as error:
@@ -42,9 +43,7 @@ def _require_operator() -> None:
 
 
 def _base_url() -> str:
-    from functions.shared.settings import get_settings
-
-    return get_settings().public_base_url
+    return composition.adapters().settings.public_base_url
 
 
 @route(blueprint, "/v1/admin/stores", methods=("POST",))
@@ -52,7 +51,10 @@ def create_store() -> Any:
     _require_operator()
     request = parse_json_body(blueprint.current_request.raw_body, models.StoreCreateRequest)
     try:
-        created = service.create_store(request, stores_store.default_repository())
+        root = composition.adapters()
+        created = service.create_store(
+            request, root.stores, allow_loopback=root.settings.allow_loopback_endpoints
+        )
     except service.InvalidConfig as invalid:
         raise ApiError(
             422,
@@ -73,14 +75,14 @@ def create_store() -> Any:
 @route(blueprint, "/v1/admin/stores/{store_id}")
 def show_store_as_operator(store_id: str) -> Any:
     _require_operator()
-    return json_response(service.public_view(stores_store.default_repository().get(store_id), _base_url()))
+    return json_response(service.public_view(composition.adapters().stores.get(store_id), _base_url()))
 
 
 def require_store_admin(on: Any, store_id: str) -> Store:
     """The store, if the request carries its admin key; otherwise a 401/403 ``ApiError``."""
     try:
         return service.authenticate_store_admin(
-            store_id, on.current_request.headers.get("authorization"), stores_store.default_repository()
+            store_id, on.current_request.headers.get("authorization"), composition.adapters().stores
         )
     except service.AuthError as error:
         raise _auth_failed(error) from None

@@ -32,12 +32,19 @@ class InvalidConfig(Exception):
 
 
 class AuthError(Exception):
-    """Authentication failed. ``status`` is 401 (who are you?) or 403 (not for this store)."""
+    """Authentication failed: the caller is not who they claim (``NotAuthenticated``) or not this store's."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, message: str) -> None:
         super().__init__(message)
-        self.status = status
         self.message = message
+
+
+class NotAuthenticated(AuthError):
+    """No key, a malformed one or a wrong one: who is calling is unknown."""
+
+
+class WrongStore(AuthError):
+    """A valid-looking key of another store."""
 
 
 def _hash_key(key: str) -> str:
@@ -52,10 +59,15 @@ def new_webhook_secret() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
 
 
-def create_store(request: StoreCreateRequest, repository: StoreRepository) -> CreatedStore:
-    """Register a store; generate its admin key and any webhook secret the caller did not supply."""
+def create_store(
+    request: StoreCreateRequest, repository: StoreRepository, *, allow_loopback: bool
+) -> CreatedStore:
+    """Register a store; generate its admin key and any webhook secret the caller did not supply.
+
+    ``allow_loopback`` is the deployment's rule: only the local stack may call back to 127.0.0.1.
+    """
     config = request.config
-    _check_deployment_rules(config)
+    _check_deployment_rules(config, allow_loopback)
     admin_key = new_admin_key(config.id)
     webhook: dict[str, str] = {}
     for name in INTEGRATIONS:
@@ -66,15 +78,14 @@ def create_store(request: StoreCreateRequest, repository: StoreRepository) -> Cr
     return CreatedStore(store=store, admin_key=admin_key, webhook_secrets=webhook)
 
 
-def _check_deployment_rules(config: StoreConfig) -> None:
+def _check_deployment_rules(config: StoreConfig, allow_loopback: bool) -> None:
     """Rules that depend on where Aftercare runs: only the local stack may call back to 127.0.0.1."""
     from functions.shared.endpoints import UnsafeEndpoint, check_endpoint_url
-    from functions.shared.settings import get_settings
 
     endpoint = config.returns.refund_endpoint
     if endpoint:
         try:
-            check_endpoint_url(endpoint, allow_loopback=get_settings().allow_loopback_endpoints)
+            check_endpoint_url(endpoint, allow_loopback=allow_loopback)
         except UnsafeEndpoint as unsafe:
             raise InvalidConfig(
                 "config.returns.refund_endpoint", f"is not a safe address: {unsafe}"
@@ -93,27 +104,27 @@ def bearer_token(authorization: str | None) -> str | None:
 def authenticate_operator(authorization: str | None, operator_key: str) -> None:
     presented = bearer_token(authorization)
     if presented is None:
-        raise AuthError(401, "Send the operator key as 'Authorization: Bearer <key>'.")
+        raise NotAuthenticated("Send the operator key as 'Authorization: Bearer <key>'.")
     if not hmac.compare_digest(presented.encode("utf-8"), operator_key.encode("utf-8")):
-        raise AuthError(401, "The operator key is not valid.")
+        raise NotAuthenticated("The operator key is not valid.")
 
 
 def authenticate_store_admin(store_id: str, authorization: str | None, repository: StoreRepository) -> Store:
     """The store, if the bearer key is this store's admin key."""
     presented = bearer_token(authorization)
     if presented is None:
-        raise AuthError(401, "Send the store's admin API key as 'Authorization: Bearer <key>'.")
+        raise NotAuthenticated("Send the store's admin API key as 'Authorization: Bearer <key>'.")
     if not presented.startswith(ADMIN_KEY_PREFIX) or "." not in presented:
-        raise AuthError(401, "The admin API key is malformed.")
+        raise NotAuthenticated("The admin API key is malformed.")
     key_store = presented[len(ADMIN_KEY_PREFIX) :].rsplit(".", 1)[0]
     if not hmac.compare_digest(key_store.encode("utf-8"), store_id.encode("utf-8")):
-        raise AuthError(403, "This admin API key belongs to another store.")
+        raise WrongStore("This admin API key belongs to another store.")
     try:
         store = repository.get(store_id, cached=True)
     except NotFound:
-        raise AuthError(401, "The admin API key is not valid.") from None
+        raise NotAuthenticated("The admin API key is not valid.") from None
     if not hmac.compare_digest(_hash_key(presented), store.admin_key_hash):
-        raise AuthError(401, "The admin API key is not valid.")
+        raise NotAuthenticated("The admin API key is not valid.")
     return store
 
 

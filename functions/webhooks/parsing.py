@@ -20,7 +20,7 @@ integration's pydantic models apply the same rules (``functions.webhooks.generic
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -292,14 +292,19 @@ def locale(value: Any) -> str | None:
     return _canonical_case(tag)
 
 
-def customer_locale(value: Any, notes: list[str]) -> str | None:
-    """The customer's language when the payload gives a usable one; otherwise dropped with a note."""
+def _optional(value: Any, read: Callable[[Any], str | None], notes: list[str], dropped: str) -> str | None:
+    """``read(value)``; absent gives ``None``, unusable gives ``None`` and the note ``dropped``."""
     if _absent(value):
         return None
-    found = locale(value)
+    found = read(value)
     if found is None:
-        notes.append("customer locale dropped: not a language tag")
+        notes.append(dropped)
     return found
+
+
+def customer_locale(value: Any, notes: list[str]) -> str | None:
+    """The customer's language when the payload gives a usable one; otherwise dropped with a note."""
+    return _optional(value, locale, notes, "customer locale dropped: not a language tag")
 
 
 def email_address(value: Any) -> str | None:
@@ -318,12 +323,7 @@ def email_address(value: Any) -> str | None:
 
 def customer_email(value: Any, notes: list[str]) -> str | None:
     """The customer's address when the payload gives exactly one valid one; otherwise dropped with a note."""
-    if _absent(value):
-        return None
-    found = email_address(value)
-    if found is None:
-        notes.append("customer email dropped: not a single valid address")
-    return found
+    return _optional(value, email_address, notes, "customer email dropped: not a single valid address")
 
 
 # ------------------------------------------------------------------------------------------ shapes

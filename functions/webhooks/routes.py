@@ -8,24 +8,34 @@ from chalice.app import Blueprint
 
 from functions.shared.http import ApiError, json_response, route
 from functions.shared.lazy import lazy_module
+from functions.webhooks import errors
 
 if TYPE_CHECKING:
-    from functions.orders import store as orders_store
-    from functions.stores import store as stores_store
+    from functions import composition
     from functions.webhooks import service
 else:
-    orders_store = lazy_module("functions.orders.store")
-    stores_store = lazy_module("functions.stores.store")
+    composition = lazy_module("functions.composition")
     service = lazy_module("functions.webhooks.service")
 
 
 blueprint = Blueprint(__name__)
 JSON_AND_FORM = ["application/json", "application/x-www-form-urlencoded"]
+STATUS = {
+    errors.Refusal.TOO_LARGE: 413,
+    errors.Refusal.NOT_ENABLED: 404,
+    errors.Refusal.FORGED: 401,
+    errors.Refusal.NOT_JSON: 400,
+    errors.Refusal.INVALID: 422,
+}
+
+
+def _refused(rejection: errors.Rejection) -> ApiError:
+    status = STATUS[rejection.refusal]
+    headers = {"WWW-Authenticate": "Signature"} if status == 401 else None
+    return ApiError(status, rejection.refusal.value, rejection.message, rejection.fields, headers)
 
 
 def _receive(store_id: str, integration: str) -> Any:
-    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
-
     request = blueprint.current_request
     raw = request.raw_body or b""
     incoming = service.Incoming(
@@ -35,18 +45,10 @@ def _receive(store_id: str, integration: str) -> Any:
         raw_body=raw.encode("utf-8") if isinstance(raw, str) else raw,
     )
     try:
-        result = service.receive(
-            incoming,
-            stores_store.default_repository(),
-            orders_store.default_repository(),
-            request.lambda_context,
-        )
-    except service.Rejection as rejection:
-        headers = {"WWW-Authenticate": "Signature"} if rejection.status == 401 else None
-        raise ApiError(
-            rejection.status, rejection.code, rejection.message, rejection.fields, headers
-        ) from None
-    except IdempotencyAlreadyInProgressError:
+        result = service.receive(incoming, composition.webhook_ports(), request.lambda_context)
+    except errors.Rejection as rejection:
+        raise _refused(rejection) from None
+    except errors.InProgress:
         raise ApiError(
             409, "in_progress", "This event is being processed right now; retry shortly."
         ) from None

@@ -13,17 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from functions.orders.models import (
-    Customer,
-    CustomerSnapshot,
-    ItemsSnapshot,
-    LineItem,
-    NormalizedEvent,
-    OrderFacts,
-    ProductTypeUpdate,
-    ReturnEvent,
-    ReturnLine,
-)
+from functions.orders import models
 from functions.webhooks.parsing import (
     NAME_LENGTH,
     NAME_PART_LENGTH,
@@ -71,7 +61,7 @@ SUCCEEDED = {None, "success", "open"}  # fulfillment statuses that mean the parc
 MAX_RETURN_LINES = 200
 
 
-def _line_items(payload: list[Any], field: str, notes: list[str]) -> list[LineItem]:
+def _line_items(payload: list[Any], field: str, notes: list[str]) -> list[models.LineItem]:
     result = []
     for index, raw in enumerate(payload):
         where = f"{field}[{index}]"
@@ -82,7 +72,7 @@ def _line_items(payload: list[Any], field: str, notes: list[str]) -> list[LineIt
             PRODUCT_NAME_LENGTH,
         )
         result.append(
-            LineItem(
+            models.LineItem(
                 id=ident(line.get("id"), f"{where}.id") or "",
                 product_id=ident(line.get("product_id"), f"{where}.product_id", required=False),
                 name=product_name or "",
@@ -98,7 +88,7 @@ def _product_type(value: Any) -> str | None:
     return (text(value, PRODUCT_TYPE_LENGTH) or "").lower() or None
 
 
-def customer_of(order: dict[str, Any], notes: list[str]) -> Customer:
+def customer_of(order: dict[str, Any], notes: list[str]) -> models.Customer:
     """The customer as the order names them; unusable optional values are dropped with a note."""
     customer = optional_obj(order.get("customer"))
     address = optional_obj(order.get("shipping_address")) or optional_obj(order.get("billing_address"))
@@ -117,7 +107,7 @@ def customer_of(order: dict[str, Any], notes: list[str]) -> Customer:
     )
     full_name = text(" ".join(part for part in (first, last) if part), NAME_LENGTH)
     raw_email = order.get("email") or order.get("contact_email") or customer.get("email")
-    return Customer(
+    return models.Customer(
         email=customer_email(raw_email, notes),
         name=full_name,
         locale=customer_locale(order.get("customer_locale"), notes),
@@ -175,7 +165,9 @@ def _shipping(topic: str, order: dict[str, Any], as_of: datetime) -> tuple[datet
     return fulfilled_at, delivered_at
 
 
-def _order_facts(topic: str, order: dict[str, Any], occurred_at: datetime, notes: list[str]) -> OrderFacts:
+def _order_facts(
+    topic: str, order: dict[str, Any], occurred_at: datetime, notes: list[str]
+) -> models.OrderFacts:
     as_of = timestamp(order.get("updated_at"), "updated_at") or occurred_at
     fulfilled_at, delivered_at = _shipping(topic, order, as_of)
     financial = status(order.get("financial_status"))
@@ -183,13 +175,13 @@ def _order_facts(topic: str, order: dict[str, Any], occurred_at: datetime, notes
     if topic == "orders/paid" or financial in PAID_STATUSES:
         paid_at = timestamp(order.get("processed_at"), "processed_at") or as_of
     line_items = _line_items(items(order.get("line_items"), "line_items"), "line_items", notes)
-    return OrderFacts(
+    return models.OrderFacts(
         order_id=ident(order.get("id"), "id") or "",
         name=first_name_of([(order.get("name"), "name")], notes, ORDER_NAME_LENGTH),
         test=order.get("test") is True,
         currency=currency(order.get("currency"), "currency", notes),
-        customer=CustomerSnapshot(as_of=as_of, customer=customer_of(order, notes)),
-        items=ItemsSnapshot(as_of=as_of, items=line_items),
+        customer=models.CustomerSnapshot(as_of=as_of, customer=customer_of(order, notes)),
+        items=models.ItemsSnapshot(as_of=as_of, items=line_items),
         paid_at=paid_at,
         fulfilled_at=fulfilled_at,
         delivered_at=delivered_at,
@@ -200,17 +192,17 @@ def _order_facts(topic: str, order: dict[str, Any], occurred_at: datetime, notes
     )
 
 
-def _return_line(raw: Any, field: str) -> ReturnLine:
+def _return_line(raw: Any, field: str) -> models.ReturnLine:
     line = obj(raw, field)
     fulfilled = obj(line.get("fulfillment_line_item") or {}, f"{field}.fulfillment_line_item")
     item = obj(fulfilled.get("line_item") or {}, f"{field}.fulfillment_line_item.line_item")
-    return ReturnLine(
+    return models.ReturnLine(
         line_item_id=ident(item.get("id"), f"{field}.fulfillment_line_item.line_item.id") or "",
         quantity=quantity(line.get("quantity", 1), f"{field}.quantity"),
     )
 
 
-def _return_request(body: dict[str, Any], notes: list[str]) -> ReturnEvent:
+def _return_request(body: dict[str, Any], notes: list[str]) -> models.ReturnEvent:
     """``returns/request``: a return the customer asked for in the Shopify store."""
     order = obj(body.get("order") or {}, "order")
     raw_lines = items(body.get("return_line_items"), "return_line_items", limit=MAX_RETURN_LINES)
@@ -226,7 +218,7 @@ def _return_request(body: dict[str, Any], notes: list[str]) -> ReturnEvent:
         notes,
         REASON_LENGTH,
     )
-    return ReturnEvent(
+    return models.ReturnEvent(
         kind="requested",
         store_return_id=ident(body.get("id"), "id"),
         order_id=ident(order.get("id"), "order.id"),
@@ -235,38 +227,38 @@ def _return_request(body: dict[str, Any], notes: list[str]) -> ReturnEvent:
     )
 
 
-def _fulfillment(body: dict[str, Any], occurred_at: datetime) -> OrderFacts:
+def _fulfillment(body: dict[str, Any], occurred_at: datetime) -> models.OrderFacts:
     state = status(body.get("status"))
     fulfilled = timestamp(body.get("created_at"), "created_at") if state in SUCCEEDED else None
     delivered = None
     if state in (None, "success") and status(body.get("shipment_status")) == "delivered":
         delivered = timestamp(body.get("updated_at"), "updated_at") or occurred_at
     order_id = ident(body.get("order_id"), "order_id") or ""
-    return OrderFacts(order_id=order_id, fulfilled_at=fulfilled, delivered_at=delivered)
+    return models.OrderFacts(order_id=order_id, fulfilled_at=fulfilled, delivered_at=delivered)
 
 
-def _fulfillment_event(body: dict[str, Any], occurred_at: datetime) -> OrderFacts:
+def _fulfillment_event(body: dict[str, Any], occurred_at: datetime) -> models.OrderFacts:
     delivered = None
     if status(body.get("status")) == "delivered":
         delivered = timestamp(body.get("happened_at"), "happened_at") or occurred_at
-    return OrderFacts(order_id=ident(body.get("order_id"), "order_id") or "", delivered_at=delivered)
+    return models.OrderFacts(order_id=ident(body.get("order_id"), "order_id") or "", delivered_at=delivered)
 
 
-def _refund(body: dict[str, Any]) -> OrderFacts:
+def _refund(body: dict[str, Any]) -> models.OrderFacts:
     refund_id = ident(body.get("id"), "id") or ""
     lines = _refund_lines(body.get("refund_line_items"), "refund_line_items")
-    return OrderFacts(
+    return models.OrderFacts(
         order_id=ident(body.get("order_id"), "order_id") or "", refunds={refund_id: lines} if lines else {}
     )
 
 
-def _product(body: dict[str, Any]) -> ProductTypeUpdate:
-    return ProductTypeUpdate(
+def _product(body: dict[str, Any]) -> models.ProductTypeUpdate:
+    return models.ProductTypeUpdate(
         product_id=ident(body.get("id"), "id") or "", product_type=_product_type(body.get("product_type"))
     )
 
 
-def _facts_of(topic: str, body: dict[str, Any], occurred_at: datetime, notes: list[str]) -> OrderFacts:
+def _facts_of(topic: str, body: dict[str, Any], occurred_at: datetime, notes: list[str]) -> models.OrderFacts:
     if topic in ORDER_TOPICS:
         return _order_facts(topic, body, occurred_at, notes)
     if topic in FULFILLMENT_TOPICS:
@@ -278,13 +270,13 @@ def _facts_of(topic: str, body: dict[str, Any], occurred_at: datetime, notes: li
 
 def normalize(
     store_id: str, topic: str, event_key: str, occurred_at: datetime, payload: Any
-) -> NormalizedEvent:
+) -> models.NormalizedEvent:
     """One Shopify delivery as order facts, a product's type or a return; unhandled topics are ignored."""
     occurred_at = within_range(occurred_at, "X-Shopify-Triggered-At")
     notes: list[str] = []
-    facts: OrderFacts | None = None
-    products: list[ProductTypeUpdate] = []
-    returned: ReturnEvent | None = None
+    facts: models.OrderFacts | None = None
+    products: list[models.ProductTypeUpdate] = []
+    returned: models.ReturnEvent | None = None
     if topic in HANDLED_TOPICS:  # any other topic is acknowledged and ignored, whatever its body
         body = obj(payload, "(body)")
         if topic == RETURN_TOPIC:
@@ -293,7 +285,7 @@ def normalize(
             products = [_product(body)]
         else:
             facts = _facts_of(topic, body, occurred_at, notes)
-    return NormalizedEvent(
+    return models.NormalizedEvent(
         store_id=store_id,
         integration="shopify",
         topic=topic,

@@ -14,35 +14,8 @@ from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from functions.orders.models import (
-    Customer,
-    CustomerSnapshot,
-    ItemsSnapshot,
-    LineItem,
-    NormalizedEvent,
-    OrderFacts,
-    ProductTypeUpdate,
-)
-from functions.webhooks.parsing import (
-    NAME_LENGTH,
-    NAME_PART_LENGTH,
-    ORDER_NAME_LENGTH,
-    PRODUCT_NAME_LENGTH,
-    PRODUCT_TYPE_LENGTH,
-    currency,
-    customer_email,
-    customer_locale,
-    first_name_of,
-    ident,
-    items,
-    money,
-    obj,
-    optional_obj,
-    quantity,
-    status,
-    text,
-    timestamp,
-)
+from functions.orders import models
+from functions.webhooks import parsing
 
 LOCALE_META_KEYS = ("locale", "_locale", "wpml_language", "pll_language", "language")
 TYPE_META_KEYS = ("product_type", "_product_type", "aftercare_product_type")
@@ -69,7 +42,7 @@ def is_ping(raw_body: bytes, content_type: str) -> bool:
 
 
 def _type_label(value: Any) -> str | None:
-    return (text(value, PRODUCT_TYPE_LENGTH) or "").lower() or None
+    return (parsing.text(value, parsing.PRODUCT_TYPE_LENGTH) or "").lower() or None
 
 
 def _meta_type(meta: dict[str, Any]) -> str | None:
@@ -84,55 +57,60 @@ def _unit_price(value: Any) -> Any:
     return value
 
 
-def _line_items(payload: list[Any], notes: list[str]) -> list[LineItem]:
+def _line_items(payload: list[Any], notes: list[str]) -> list[models.LineItem]:
     result = []
     for index, raw in enumerate(payload):
         field = f"line_items[{index}]"
-        line = obj(raw, field)
-        product_id = ident(line.get("product_id"), f"{field}.product_id", required=False)
+        line = parsing.obj(raw, field)
+        product_id = parsing.ident(line.get("product_id"), f"{field}.product_id", required=False)
         result.append(
-            LineItem(
-                id=ident(line.get("id"), f"{field}.id") or "",
+            models.LineItem(
+                id=parsing.ident(line.get("id"), f"{field}.id") or "",
                 product_id=None if product_id == "0" else product_id,
-                name=first_name_of([(line.get("name"), f"{field}.name")], notes, PRODUCT_NAME_LENGTH) or "",
+                name=parsing.first_name_of(
+                    [(line.get("name"), f"{field}.name")], notes, parsing.PRODUCT_NAME_LENGTH
+                )
+                or "",
                 product_type=_meta_type(_meta(line.get("meta_data"))),
-                quantity=quantity(line.get("quantity", 1), f"{field}.quantity"),
-                price=money(_unit_price(line.get("price")), f"{field}.price"),
+                quantity=parsing.quantity(line.get("quantity", 1), f"{field}.quantity"),
+                price=parsing.money(_unit_price(line.get("price")), f"{field}.price"),
             )
         )
     return result
 
 
-def _customer(order: dict[str, Any], notes: list[str]) -> Customer:
-    billing = optional_obj(order.get("billing"))
+def _customer(order: dict[str, Any], notes: list[str]) -> models.Customer:
+    billing = parsing.optional_obj(order.get("billing"))
     meta = _meta(order.get("meta_data"))
     raw_locale = next((meta[key] for key in LOCALE_META_KEYS if meta.get(key)), None)
     parts = [
-        first_name_of([(billing.get(key), f"billing.{key}")], notes, NAME_PART_LENGTH)
+        parsing.first_name_of([(billing.get(key), f"billing.{key}")], notes, parsing.NAME_PART_LENGTH)
         for key in ("first_name", "last_name")
     ]
-    return Customer(
-        email=customer_email(billing.get("email"), notes),
-        name=text(" ".join(p for p in parts if p), NAME_LENGTH),
-        locale=customer_locale(raw_locale, notes),
+    return models.Customer(
+        email=parsing.customer_email(billing.get("email"), notes),
+        name=parsing.text(" ".join(p for p in parts if p), parsing.NAME_LENGTH),
+        locale=parsing.customer_locale(raw_locale, notes),
     )
 
 
-def _order_facts(order: dict[str, Any], occurred_at: datetime, notes: list[str]) -> OrderFacts:
-    as_of = timestamp(order.get("date_modified_gmt"), "date_modified_gmt") or occurred_at
+def _order_facts(order: dict[str, Any], occurred_at: datetime, notes: list[str]) -> models.OrderFacts:
+    as_of = parsing.timestamp(order.get("date_modified_gmt"), "date_modified_gmt") or occurred_at
     meta = _meta(order.get("meta_data"))
-    state = status(order.get("status"))
-    completed = timestamp(order.get("date_completed_gmt"), "date_completed_gmt")
-    line_items = _line_items(items(order.get("line_items"), "line_items"), notes)
-    return OrderFacts(
-        order_id=ident(order.get("id"), "id") or "",
-        name=first_name_of([(order.get("number"), "number")], notes, ORDER_NAME_LENGTH),
-        currency=currency(order.get("currency"), "currency", notes),
-        customer=CustomerSnapshot(as_of=as_of, customer=_customer(order, notes)),
-        items=ItemsSnapshot(as_of=as_of, items=line_items),
-        paid_at=timestamp(order.get("date_paid_gmt"), "date_paid_gmt"),
+    state = parsing.status(order.get("status"))
+    completed = parsing.timestamp(order.get("date_completed_gmt"), "date_completed_gmt")
+    line_items = _line_items(parsing.items(order.get("line_items"), "line_items"), notes)
+    return models.OrderFacts(
+        order_id=parsing.ident(order.get("id"), "id") or "",
+        name=parsing.first_name_of([(order.get("number"), "number")], notes, parsing.ORDER_NAME_LENGTH),
+        currency=parsing.currency(order.get("currency"), "currency", notes),
+        customer=models.CustomerSnapshot(as_of=as_of, customer=_customer(order, notes)),
+        items=models.ItemsSnapshot(as_of=as_of, items=line_items),
+        paid_at=parsing.timestamp(order.get("date_paid_gmt"), "date_paid_gmt"),
         fulfilled_at=completed or (as_of if state == "completed" else None),
-        delivered_at=timestamp(meta.get("aftercare_delivered_at"), "meta_data.aftercare_delivered_at"),
+        delivered_at=parsing.timestamp(
+            meta.get("aftercare_delivered_at"), "meta_data.aftercare_delivered_at"
+        ),
         cancelled_at=as_of if state == "cancelled" else None,
         fully_refunded_at=as_of if state == "refunded" else None,
     )
@@ -151,7 +129,7 @@ def _product_type(product: dict[str, Any], known_types: set[str]) -> str | None:
     explicit = _meta_type(_meta(product.get("meta_data")))
     if explicit:
         return explicit
-    categories = [c for c in items(product.get("categories"), "categories") if isinstance(c, dict)]
+    categories = [c for c in parsing.items(product.get("categories"), "categories") if isinstance(c, dict)]
     labels = [label for c in categories for k in ("slug", "name") if (label := _type_label(c.get(k)))]
     known = next((found for label in labels if (found := _known(label, known_types))), None)
     return known or next(iter(labels), None)
@@ -159,21 +137,22 @@ def _product_type(product: dict[str, Any], known_types: set[str]) -> str | None:
 
 def normalize(
     store_id: str, topic: str, event_key: str, occurred_at: datetime, payload: Any, known_types: set[str]
-) -> NormalizedEvent:
+) -> models.NormalizedEvent:
     """One WooCommerce delivery as order facts or a product's type; other topics are ignored."""
-    facts: OrderFacts | None = None
-    products: list[ProductTypeUpdate] = []
+    facts: models.OrderFacts | None = None
+    products: list[models.ProductTypeUpdate] = []
     notes: list[str] = []
     if topic in ORDER_TOPICS:
-        facts = _order_facts(obj(payload, "(body)"), occurred_at, notes)
+        facts = _order_facts(parsing.obj(payload, "(body)"), occurred_at, notes)
     elif topic in PRODUCT_TOPICS:
-        body = obj(payload, "(body)")
+        body = parsing.obj(payload, "(body)")
         products = [
-            ProductTypeUpdate(
-                product_id=ident(body.get("id"), "id") or "", product_type=_product_type(body, known_types)
+            models.ProductTypeUpdate(
+                product_id=parsing.ident(body.get("id"), "id") or "",
+                product_type=_product_type(body, known_types),
             )
         ]
-    return NormalizedEvent(
+    return models.NormalizedEvent(
         store_id=store_id,
         integration="woocommerce",
         topic=topic,

@@ -102,12 +102,12 @@ def test_stream_handler_crash_mid_batch_retries_only_what_is_left(frozen: Any) -
 def test_refund_endpoint_hanging_past_its_timeout_is_retried_with_one_key(
     frozen: Any, api: Any, operator_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from functions.shared.settings import reset_settings
+    from functions import composition
     from tests.integration.test_returns import Store, finished
     from tests.refund_receiver import RefundReceiver
 
     monkeypatch.setenv("AFTERCARE_REFUND_TIMEOUT_SECONDS", "0.5")
-    reset_settings()
+    composition.reset()
     receiver = RefundReceiver()
     original = receiver.server.RequestHandlerClass.do_POST  # type: ignore[attr-defined]
     calls = itertools.count()

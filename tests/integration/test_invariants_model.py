@@ -35,6 +35,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from functions.composition import adapters
 from functions.shared import clock, tokens
 from tests.webhooks import shopify_line, shopify_order
 from tests.world import EPOCH, EXAMPLE_SPAN, Shop, World, claims_of, form_values, store_config, token_of
@@ -405,7 +406,7 @@ class Aftercare(RuleBasedStateMachine):
         page = self.world.call("GET", path)
         if page.status != 200:
             return
-        claims = tokens.verify(tokens.signing_key(), token_of(link), purpose="survey").claims
+        claims = tokens.verify(adapters().signing_key, token_of(link), purpose="survey").claims
         low = [0, 3, 6] if "p" not in claims else [1, 2]
         score = data.draw(st.sampled_from([*low, 5 if "p" in claims else 9]), label="score")
         comment = data.draw(
@@ -486,19 +487,19 @@ class Aftercare(RuleBasedStateMachine):
             self.return_ids.update(re.findall(r"ret-[0-9a-f]{16}", answer.text))
 
     def _returns(self) -> list[dict[str, Any]]:
-        from functions.returns.store import default_repository
+        from functions.composition import adapters
 
-        found = (default_repository().get(self.shop.id, rid)[0] for rid in sorted(self.return_ids))
+        found = (adapters().returns.get(self.shop.id, rid)[0] for rid in sorted(self.return_ids))
         return [request for request in found if request is not None]
 
     @staticmethod
     def _table(logical: str) -> str:
-        from functions.shared.settings import get_settings
+        from functions.composition import adapters
 
         names = {
-            "ReturnsTable": get_settings().returns_table,
-            "FlagsTable": get_settings().flags_table,
-            "OutreachTable": get_settings().outreach_table,
+            "ReturnsTable": adapters().settings.returns_table,
+            "FlagsTable": adapters().settings.flags_table,
+            "OutreachTable": adapters().settings.outreach_table,
         }
         return names[logical]
 
@@ -620,12 +621,13 @@ class Aftercare(RuleBasedStateMachine):
 
     def _snapshot(self) -> dict[str, Any]:
         """What the system says now: inactive products, lines in open returns, flags with a human on them."""
+        from functions import composition
         from functions.orders.planning import active_items, why_not_planned
-        from functions.orders.store import default_repository
 
         inactive: set[tuple[str, str]] = set()
         for order in self.orders.values():
-            stored = default_repository().get_order(self.shop.id, order.id)  # the order item, read by key
+            orders = composition.adapters().orders
+            stored = orders.get_order(self.shop.id, order.id)  # the order item, read by key
             if stored is None:
                 continue
             facts = stored.facts
@@ -651,7 +653,7 @@ class Aftercare(RuleBasedStateMachine):
             self._check_request(mail, sent_at, previous, current)
         elif mail["subject"].startswith("[Overdue]"):
             flag = tokens.verify(
-                tokens.signing_key(), token_of(self._first(mail, "/staff/")), purpose="staff"
+                adapters().signing_key, token_of(self._first(mail, "/staff/")), purpose="staff"
             )
             before = previous["flags"].get(str(flag.claims["f"]), {})
             assert not before.get("first_reply_at"), f"escalated after a reply: {flag.claims['f']}"
@@ -678,7 +680,7 @@ class Aftercare(RuleBasedStateMachine):
         for link in mail["links"]:
             if "/s/" not in link["href"]:
                 continue
-            claims = tokens.verify(tokens.signing_key(), token_of(link["href"]), purpose="survey").claims
+            claims = tokens.verify(adapters().signing_key, token_of(link["href"]), purpose="survey").claims
             order_id, outreach_id = str(claims["r"]), str(claims["o"])
             product = claims.get("p")
             if product is not None:

@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from aftercare import infra
-from functions.shared.settings import get_settings
+from functions.composition import adapters
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +46,7 @@ def test_time_to_live_is_enabled_where_infra_says(aws_stack: Any) -> None:
 
 
 def test_settings_resolve_to_the_provisioned_resources(aws_stack: Any) -> None:
-    settings = get_settings()
+    settings = adapters().settings
 
     assert settings.stores_table == aws_stack.tables["StoresTable"]
     assert settings.idempotency_table == aws_stack.tables["IdempotencyTable"]

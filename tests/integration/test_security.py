@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from functions.composition import adapters
 from functions.shared import clock, tokens
 from tests.helpers import ApiClient, bearer
 from tests.shop import Shop
@@ -27,7 +28,7 @@ LINKS = {
 
 def sign(purpose: str, store_id: str = "acme-goods", ttl: timedelta = timedelta(days=1)) -> str:
     return tokens.sign(
-        tokens.signing_key(), purpose=purpose, store_id=store_id, ttl=ttl, claims=LINKS[purpose][1]
+        adapters().signing_key, purpose=purpose, store_id=store_id, ttl=ttl, claims=LINKS[purpose][1]
     )
 
 
@@ -162,8 +163,7 @@ def test_replayed_survey_token_records_once(shop: Shop, api: ApiClient) -> None:
     form = {"content-type": "application/x-www-form-urlencoded"}
     for _ in range(5):
         assert api.post(link, body="score=1&comment=same", headers=form).status == 200
-    from functions.responses.store import default_repository
 
-    [answer] = default_repository().for_order(shop.id, "RP-1")
+    [answer] = adapters().responses.for_order(shop.id, "RP-1")
     assert answer["answers"] == 1
     assert len(answer["history"]) == 1

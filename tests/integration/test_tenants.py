@@ -12,9 +12,9 @@ from typing import Any
 import boto3
 import pytest
 
+from functions.composition import adapters
 from functions.shared import clock
 from functions.shared.dynamo import to_item
-from functions.shared.settings import get_settings
 from tests.world import Shop, World, store_config
 
 pytestmark = pytest.mark.integration
@@ -37,7 +37,7 @@ def broken(world: World) -> Shop:
 def corrupt_outreach(shop: Shop, order_id: str, **customer: Any) -> None:
     """Give every planned request of an order customer data no email can be composed from."""
     client = boto3.client("dynamodb")
-    table = get_settings().outreach_table
+    table = adapters().settings.outreach_table
     items = client.query(
         TableName=table,
         KeyConditionExpression="pk = :pk",
@@ -80,7 +80,7 @@ def test_a_group_that_cannot_be_composed_fails_alone(
 
 def test_one_poison_answer_does_not_stop_flagging_the_others(good: Shop, world: World) -> None:
     client = boto3.client("dynamodb")
-    table = get_settings().responses_table
+    table = adapters().settings.responses_table
     now = clock.isoformat(clock.now())
 
     def answer(store_id: str, order_id: str) -> dict[str, Any]:
@@ -112,7 +112,7 @@ def test_one_poison_answer_does_not_stop_flagging_the_others(good: Shop, world: 
 
 def test_escalation_goes_on_past_a_flag_whose_store_is_gone(good: Shop, world: World) -> None:
     client = boto3.client("dynamodb")
-    table = get_settings().flags_table
+    table = adapters().settings.flags_table
     overdue = clock.isoformat(clock.now() - timedelta(hours=1))
     for store_id, flag_id in (("gone-store", "f00000000aaaa"), (good.id, "f00000000bbbb")):
         client.put_item(
@@ -147,13 +147,13 @@ def test_escalation_goes_on_past_a_flag_whose_store_is_gone(good: Shop, world: W
 
 
 def test_return_deadlines_go_on_past_a_broken_request(good: Shop, world: World) -> None:
+    from functions.composition import returns_ports
     from functions.returns.service import enforce_deadlines
-    from functions.returns.store import default_repository
 
     client = boto3.client("dynamodb")
     past = clock.isoformat(clock.now() - timedelta(hours=1))
     client.put_item(
-        TableName=get_settings().returns_table,
+        TableName=adapters().settings.returns_table,
         Item=to_item(
             {
                 "pk": "gone-store#ret-0000000000000000",
@@ -167,6 +167,4 @@ def test_return_deadlines_go_on_past_a_broken_request(good: Shop, world: World) 
             }
         ),
     )
-    assert (
-        enforce_deadlines(default_repository()) == 0
-    )  # the broken one is logged and skipped, nothing raised
+    assert enforce_deadlines(returns_ports()) == 0  # the broken one is logged and skipped, nothing raised
