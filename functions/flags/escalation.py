@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from functions.flags.ports import Ports
 
 
+FAILED = isolation.OnFailure("could not escalate a flag", "EscalationFailed", "flag_id")
+
+
 def escalate(ports: Ports) -> int:
     """Email the escalation contacts about every open, unanswered flag past its deadline, once per flag.
 
@@ -23,11 +26,7 @@ def escalate(ports: Ports) -> int:
     escalated = 0
     for shard in range(ports.flags.shards):
         escalated += isolation.each(
-            ports.flags.overdue(shard, now),
-            lambda flag: _escalate_one(flag, ports),
-            failure="could not escalate a flag",
-            metric="EscalationFailed",
-            label=lambda flag: flag.get("flag_id"),
+            ports.flags.overdue(shard, now), lambda flag: _escalate_one(flag, ports), FAILED
         )
     if escalated:
         metrics.add_metric(name="FlagEscalated", unit="Count", value=escalated)

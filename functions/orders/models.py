@@ -112,14 +112,19 @@ class ReturnEvent(Model):
     outcome: str = "refund"
 
 
-class NormalizedEvent(Model):
-    """A verified webhook, decoded: what happened, to which order, and how to recognise a redelivery."""
+class Delivery(Model):
+    """What every verified delivery says about itself, whatever its platform: whose, what, which, when."""
 
     store_id: str
     integration: Integration
     topic: str
-    event_key: str
+    event_key: str  # recognises a redelivery
     occurred_at: datetime
+
+
+class NormalizedEvent(Delivery):
+    """A verified webhook, decoded: what happened, to which order, and how to recognise a redelivery."""
+
     facts: OrderFacts | None = None
     products: list[ProductTypeUpdate] = Field(default_factory=list)
     review: SubmittedReview | None = None

@@ -285,6 +285,9 @@ def settle(store: Store, return_id: str, actor: str, note: str, ports: Ports) ->
 # ------------------------------------------------------------------------------ deadlines
 
 
+TIMEOUT_FAILED = isolation.OnFailure("could not time out a return", "ReturnTimeoutFailed", "return_id")
+
+
 def enforce_deadlines(ports: Ports) -> int:
     """Fail the waiting task of every request past its deadline, so the workflow escalates or moves on.
 
@@ -295,11 +298,7 @@ def enforce_deadlines(ports: Ports) -> int:
     now = ports.clock.now()
     for shard in range(SHARDS):
         expired += isolation.each(
-            ports.returns.overdue(shard, now),
-            lambda request: _time_out(request, ports),
-            failure="could not time out a return",
-            metric="ReturnTimeoutFailed",
-            label=lambda request: request.get("return_id"),
+            ports.returns.overdue(shard, now), lambda item: _time_out(item, ports), TIMEOUT_FAILED
         )
     return expired
 

@@ -83,12 +83,12 @@ class Unsubscribe:
 
 def _message(
     store: Store,
+    headers: dict[str, str],
     to: str,
     subject: str,
     template: str,
     context: dict[str, Any],
     kind: str,
-    headers: dict[str, str],
     locale: str,
 ) -> Email:
     """The message with its HTML and text parts rendered from ``templates/emails/<template>``."""
@@ -137,7 +137,7 @@ def to_customer(
     if in_reply_to:
         headers["In-Reply-To"] = in_reply_to
         headers["References"] = in_reply_to
-    return _message(store, to, subject, template, context, kind, headers, locale)
+    return _message(store, headers, to, subject, template, context, kind, locale)
 
 
 def to_staff(
@@ -160,4 +160,4 @@ def to_staff(
         "Auto-Submitted": "auto-generated",
     }
     context = {"store_name": store.config.name, "locale": "en", **context}
-    return _message(store, to, subject, template, context, kind, headers, "en")
+    return _message(store, headers, to, subject, template, context, kind, "en")

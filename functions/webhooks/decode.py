@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from functions.orders.models import NormalizedEvent
+from functions.orders.models import Delivery, NormalizedEvent
 from functions.orders.store import EventRecord
 from functions.shared import clock, signatures
 from functions.stores.models import Store
@@ -107,7 +107,10 @@ def _shopify(incoming: Incoming, store: Store, payload: Any, now: datetime) -> N
             occurred = parsing.timestamp(triggered, "X-Shopify-Triggered-At")
         except parsing.PayloadError:
             occurred = None  # an unreadable delivery time is not worth losing the event: use receipt time
-    return shopify.normalize(store.id, topic, key, occurred or now, payload)
+    delivery = Delivery(
+        store_id=store.id, integration="shopify", topic=topic, event_key=key, occurred_at=occurred or now
+    )
+    return shopify.normalize(delivery, payload)
 
 
 def _woocommerce(incoming: Incoming, store: Store, payload: Any, now: datetime) -> NormalizedEvent:
@@ -115,7 +118,11 @@ def _woocommerce(incoming: Incoming, store: Store, payload: Any, now: datetime) 
     if not topic:
         raise Quarantine("the X-WC-Webhook-Topic header is missing")
     known = set(store.config.outreach.product_types)
-    return woocommerce.normalize(store.id, topic, incoming.body_hash(), now, payload, known)
+    key = incoming.body_hash()
+    delivery = Delivery(
+        store_id=store.id, integration="woocommerce", topic=topic, event_key=key, occurred_at=now
+    )
+    return woocommerce.normalize(delivery, payload, known)
 
 
 def _generic(incoming: Incoming, store: Store, payload: Any, now: datetime) -> NormalizedEvent:

@@ -268,11 +268,9 @@ def _facts_of(topic: str, body: dict[str, Any], occurred_at: datetime, notes: li
     return _refund(body)
 
 
-def normalize(
-    store_id: str, topic: str, event_key: str, occurred_at: datetime, payload: Any
-) -> models.NormalizedEvent:
+def normalize(delivery: models.Delivery, payload: Any) -> models.NormalizedEvent:
     """One Shopify delivery as order facts, a product's type or a return; unhandled topics are ignored."""
-    occurred_at = within_range(occurred_at, "X-Shopify-Triggered-At")
+    topic, occurred_at = delivery.topic, within_range(delivery.occurred_at, "X-Shopify-Triggered-At")
     notes: list[str] = []
     facts: models.OrderFacts | None = None
     products: list[models.ProductTypeUpdate] = []
@@ -285,14 +283,7 @@ def normalize(
             products = [_product(body)]
         else:
             facts = _facts_of(topic, body, occurred_at, notes)
+    delivered = {**dict(delivery), "occurred_at": occurred_at}
     return models.NormalizedEvent(
-        store_id=store_id,
-        integration="shopify",
-        topic=topic,
-        event_key=event_key,
-        occurred_at=occurred_at,
-        facts=facts,
-        products=products,
-        return_event=returned,
-        notes=notes,
+        **delivered, facts=facts, products=products, return_event=returned, notes=notes
     )

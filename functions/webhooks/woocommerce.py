@@ -135,10 +135,9 @@ def _product_type(product: dict[str, Any], known_types: set[str]) -> str | None:
     return known or next(iter(labels), None)
 
 
-def normalize(
-    store_id: str, topic: str, event_key: str, occurred_at: datetime, payload: Any, known_types: set[str]
-) -> models.NormalizedEvent:
+def normalize(delivery: models.Delivery, payload: Any, known_types: set[str]) -> models.NormalizedEvent:
     """One WooCommerce delivery as order facts or a product's type; other topics are ignored."""
+    topic, occurred_at = delivery.topic, delivery.occurred_at
     facts: models.OrderFacts | None = None
     products: list[models.ProductTypeUpdate] = []
     notes: list[str] = []
@@ -152,13 +151,4 @@ def normalize(
                 product_type=_product_type(body, known_types),
             )
         ]
-    return models.NormalizedEvent(
-        store_id=store_id,
-        integration="woocommerce",
-        topic=topic,
-        event_key=event_key,
-        occurred_at=occurred_at,
-        facts=facts,
-        products=products,
-        notes=notes,
-    )
+    return models.NormalizedEvent(**dict(delivery), facts=facts, products=products, notes=notes)

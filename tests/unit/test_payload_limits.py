@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from functions.orders.models import NormalizedEvent
+from functions.orders.models import Delivery, NormalizedEvent
 from functions.shared import clock
 from functions.shared.http import validation_fields
 from functions.webhooks import generic, parsing, shopify, woocommerce
@@ -224,11 +224,15 @@ def sample(integration: str, topic: str) -> Any:
     return copy.deepcopy(next(p for i, t, p in samples() if (i, t) == (integration, topic)))
 
 
+def delivery(integration: Any, topic: str, at: datetime) -> Delivery:
+    return Delivery(store_id="acme", integration=integration, topic=topic, event_key="evt-1", occurred_at=at)
+
+
 def run(integration: str, topic: str, payload: Any) -> NormalizedEvent:
     if integration == "shopify":
-        return shopify.normalize("acme", topic, "evt-1", RECEIVED, payload)
+        return shopify.normalize(delivery("shopify", topic, RECEIVED), payload)
     if integration == "woocommerce":
-        return woocommerce.normalize("acme", topic, "evt-1", RECEIVED, payload, KNOWN_TYPES)
+        return woocommerce.normalize(delivery("woocommerce", topic, RECEIVED), payload, KNOWN_TYPES)
     return generic.normalize("acme", generic.GenericEvent.model_validate(payload))
 
 
@@ -419,7 +423,9 @@ def test_generic_times_need_an_offset(site: Site) -> None:
 
 def test_a_shopify_delivery_time_out_of_range_is_refused_by_name() -> None:
     with pytest.raises(PayloadError) as refused:
-        shopify.normalize("acme", "orders/paid", "e", datetime(1999, 1, 1, tzinfo=UTC), shopify_order())
+        shopify.normalize(
+            delivery("shopify", "orders/paid", datetime(1999, 1, 1, tzinfo=UTC)), shopify_order()
+        )
     assert refused.value.field == "X-Shopify-Triggered-At"
 
 
