@@ -81,3 +81,32 @@ def test_time_to_live_attributes_match() -> None:
     }
     documented = set(re.findall(r"`(\w+)\.(\w+)`", retention))
     assert documented == {(SECTIONS[resource], attribute) for resource, attribute in built.items()}
+
+
+def _item_vocabularies() -> list[tuple[str, str, list[str]]]:
+    """(section, what, values) for every status, kind and outcome the item models write."""
+    from functions.customers.store import Suppression
+    from functions.flags.models import AlertStatus, FlagStatus
+    from functions.outreach.models import CancelCause, OutreachKind, OutreachStatus
+    from functions.responses.store import AnswerKind, Channel
+    from functions.returns.models import Outcome, Status
+
+    return [
+        ("Outreach", "status", [s.value for s in OutreachStatus]),
+        ("Outreach", "kind", [k.value for k in OutreachKind]),
+        ("Outreach", "cancel_cause", [c.value for c in CancelCause]),
+        ("Customers", "suppressed reason", [s.value for s in Suppression]),
+        ("Responses", "kind", [k.value for k in AnswerKind]),
+        ("Responses", "channel", [c.value for c in Channel]),
+        ("Flags", "status", [s.value for s in FlagStatus]),
+        ("Flags", "alert_status", [s.value for s in AlertStatus]),
+        ("Returns", "status", [s.value for s in Status]),
+        ("Returns", "outcome", [o.value for o in Outcome]),
+    ]
+
+
+@pytest.mark.parametrize("section, what, values", _item_vocabularies(), ids=lambda v: str(v)[:20])
+def test_every_value_the_item_models_write_is_documented(section: str, what: str, values: list[str]) -> None:
+    text = _sections()[section]
+    missing = [value for value in values if f"`{value}`" not in text]
+    assert not missing, f"data-model.md, {section}: {what} values not documented: {missing}"
