@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import multiprocessing
+import os
 import random
 import re
 import time
@@ -155,7 +156,9 @@ def _simulate(meter: Meter, orders: int, batch: int) -> dict[str, Any]:
         for line in order["line_items"]:
             line["price"] = rng.choice(["9.00", "25.00", "60.00"])
         at = START + timedelta(minutes=index)
+        clock.clock.freeze(at)  # each event arrives when it happens (a day in the future is refused)
         webhook(generic_event("order.fulfilled", order, occurred_at=clock.isoformat(at)))
+        clock.clock.freeze(at + timedelta(days=3))
         delivered = generic_event(
             "order.delivered",
             {"id": f"O{index}"},
@@ -218,7 +221,7 @@ def _simulate(meter: Meter, orders: int, batch: int) -> dict[str, Any]:
                     body=f"csrf={csrf}&action_id=a&action=reply_resolve&reply=Sorry",
                     headers={"content-type": "application/x-www-form-urlencoded"},
                 )
-        for return_id in awaiting:  # the parcels of yesterday's returns arrive at the store
+        for return_id in _parked(awaiting):  # the parcels of yesterday's returns arrive at the store
             received: dict[str, Any] = {"return": {"aftercare_id": return_id}}
             webhook(
                 generic_event("return.received", {"id": "-"}, **received), allowed=(200, 409)
@@ -242,7 +245,7 @@ def _simulate(meter: Meter, orders: int, batch: int) -> dict[str, Any]:
                     "POST", "/webhooks/cost-shop/events", body=raw, headers=generic_headers([secret], raw)
                 )
                 awaiting.append(str(answer.json["return_id"]))
-    for return_id in awaiting:  # parcels of the last day's returns
+    for return_id in _parked(awaiting):  # parcels of the last day's returns
         received_last: dict[str, Any] = {"return": {"aftercare_id": return_id}}
         webhook(generic_event("return.received", {"id": "-"}, **received_last), allowed=(200, 409))
     alerts = [m for m in outbox.messages() if m["subject"].startswith("[Needs a reply]")]
@@ -314,6 +317,35 @@ def _executions() -> list[Any]:
     for machine in sfn.list_state_machines()["stateMachines"]:
         runs.extend(sfn.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"])
     return runs
+
+
+MOVING = {"requested", "in progress", "awaiting approval", "awaiting the item"}  # not parked yet
+
+
+def _parked(return_ids: list[str]) -> list[str]:
+    """The returns whose customers send the item back: each waits for its parcel (task token stored).
+
+    Waits (30 s at most) until every workflow has parked or ended; a return the customer may keep ends
+    without a parcel, so the store never reports one for it. Reads with a client of its own, so the
+    waiting is not counted in Aftercare's bill.
+    """
+    import boto3
+
+    table = os.environ["AFTERCARE_RETURNS_TABLE"]
+    client = boto3.client("dynamodb")
+    pending, parked = set(return_ids), []
+    deadline = time.monotonic() + 30
+    while pending and time.monotonic() < deadline:
+        for return_id in sorted(pending):
+            key = {"pk": {"S": f"cost-shop#{return_id}"}, "sk": {"S": "RETURN"}}
+            item = client.get_item(TableName=table, Key=key).get("Item") or {}
+            waiting = item.get("waiting_for", {}).get("S") == "parcel" and "task_token" in item
+            if waiting or item.get("status", {}).get("S") not in {None, *MOVING}:
+                pending.discard(return_id)
+                parked += [return_id] if waiting else []
+        if pending:
+            time.sleep(0.1)
+    return sorted(parked)
 
 
 def _wait_for_executions() -> None:
