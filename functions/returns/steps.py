@@ -118,8 +118,10 @@ def refuse(ctx: Context, event: dict[str, Any]) -> None:
 def request_approval(ctx: Context, event: dict[str, Any]) -> None:
     escalated = bool(event.get("escalated"))
     deadline = ctx.ports.clock.now() + ctx.store.config.returns.approval_timeout
-    ctx.ports.returns.wait(ctx.store.id, ctx.return_id, Waiting.APPROVAL, str(event["token"]), deadline)
-    ctx.set(status=Status.AWAITING_APPROVAL)
+    token = str(event["token"])
+    ctx.ports.returns.wait(
+        ctx.store.id, ctx.return_id, Waiting.APPROVAL, token, deadline, Status.AWAITING_APPROVAL
+    )
     item = ctx.request.item
     note = StaffNote(
         "Overdue: approve or reject a return" if escalated else "Approve or reject a return",
@@ -164,8 +166,8 @@ def await_parcel(ctx: Context, event: dict[str, Any]) -> None:
     reminded = bool(event.get("reminded"))
     wait = returns.return_timeout - returns.return_reminder if reminded else returns.return_reminder
     deadline = ctx.ports.clock.now() + wait
-    ctx.ports.returns.wait(ctx.store.id, ctx.return_id, Waiting.PARCEL, str(event["token"]), deadline)
-    ctx.set(status=Status.AWAITING_ITEM)
+    token = str(event["token"])
+    ctx.ports.returns.wait(ctx.store.id, ctx.return_id, Waiting.PARCEL, token, deadline, Status.AWAITING_ITEM)
     ctx.email_customer("return_reminder_text" if reminded else "return_instructions_text")
 
 

@@ -136,12 +136,19 @@ class ReturnRepository(DynamoAdapter):
                 ConditionExpression=condition or "attribute_exists(pk)",
             )
 
-    def wait(self, store_id: str, return_id: str, kind: str, token: str, deadline: datetime) -> None:
-        """Park the request: ``kind`` is what it waits for; the task token resumes the workflow."""
+    def wait(
+        self, store_id: str, return_id: str, kind: str, token: str, deadline: datetime, status: str
+    ) -> None:
+        """Park the request in ``status``: ``kind`` is what it waits for; the task token resumes the workflow.
+
+        Status and token change in one write, so whoever resumes the workflow (a parcel reported the
+        moment the token exists) never has its later status overwritten by the parking step.
+        """
         self._update(
             store_id,
             return_id,
             {
+                "status": status,
                 "waiting_for": kind,
                 "task_token": token,
                 "wait_deadline": clock.isoformat(deadline),

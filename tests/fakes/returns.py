@@ -85,9 +85,12 @@ class FakeReturns:
             raise Conflict(f"return {return_id} changed")
         item.update(refund_status=REFUND_DONE, refund_reference=reference, refunded_at=clocks.isoformat(at))
 
-    def wait(self, store_id: str, return_id: str, kind: str, token: str, deadline: datetime) -> None:
+    def wait(
+        self, store_id: str, return_id: str, kind: str, token: str, deadline: datetime, status: str
+    ) -> None:
         item = self._item(store_id, return_id)
         item.update(
+            status=status,
             waiting_for=kind,
             task_token=token,
             wait_deadline=clocks.isoformat(deadline),

@@ -231,3 +231,26 @@ def test_an_overdue_approval_is_timed_out_by_the_schedule(ports: Ports) -> None:
 
     assert service.enforce_deadlines(ports) == 1
     assert workflow.failed == [("task-1", "ApprovalTimeout")]
+
+
+def test_a_parcel_reported_the_moment_the_workflow_parks_is_not_undone_by_the_parking_step(
+    ports: Ports, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a return whose workflow is about to wait for the parcel
+    returns, workflow, _ = fakes(ports)
+    service.start(a_store(), request_for("L1"), ports, "customer")
+    parked = returns.wait
+
+    def park_then_receive(*args: Any) -> None:
+        parked(*args)
+        # When the store reports the parcel before the parking step has finished
+        service.parcel_received(a_store(), "ret-00000000000000a1", ports)
+        ports.returns.update(STORE, "ret-00000000000000a1", {"status": Status.COMPLETED})
+
+    monkeypatch.setattr(returns, "wait", park_then_receive)
+    run(ports, "await_parcel", token="task-9")
+
+    # Then the workflow was resumed once and the later status stands
+    request, _ = ports.returns.get(STORE, "ret-00000000000000a1")
+    assert request is not None and request["status"] == Status.COMPLETED
+    assert [token for token, _ in workflow.resumed] == ["task-9"]
