@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from functions.flags.models import AlertStatus, AlreadyDone, DuplicateReply, FlagResolved, FlagStatus, Listing
@@ -21,19 +21,9 @@ from functions.shared.email import Email
 from functions.shared.errors import NotFound
 from functions.shared.mailer import Mailer, TransientSendError
 from functions.stores.models import Store
+from tests.fakes.clock import FakeClock
 
 Item = dict[str, Any]
-
-
-class FakeClock:
-    def __init__(self, at: datetime | None = None) -> None:
-        self.at = at or datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.at
-
-    def advance(self, delta: timedelta) -> None:
-        self.at += delta
 
 
 class FakeFlags:

@@ -8,7 +8,7 @@ sweep's view and the stored item can differ, as they do against DynamoDB).
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from functions.customers.store import customer_key, normalise_email
@@ -20,20 +20,10 @@ from functions.shared import clock as clocks
 from functions.shared.email import Email
 from functions.shared.mailer import Mailer, PermanentSendError, TransientSendError
 from functions.stores.models import Store, StoreConfig
+from tests.fakes.clock import FakeClock
 
 Item = dict[str, Any]
 STORE_ID = "acme-goods"
-
-
-class FakeClock:
-    def __init__(self, at: datetime | None = None) -> None:
-        self.at = at or datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.at
-
-    def advance(self, delta: timedelta) -> None:
-        self.at += delta
 
 
 class FakeQueue:
