@@ -26,9 +26,6 @@ class Suppression(StrEnum):
     COMPLAINED = "complained"
 
 
-UNSUBSCRIBED = Suppression.UNSUBSCRIBED
-
-
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
 
-from functions.customers.store import UNSUBSCRIBED
+from functions.customers.store import Suppression
 from functions.shared import links, tokens
 from functions.shared.http import html_page, route
 
@@ -86,7 +86,7 @@ def unsubscribe_page(token: str) -> Any:
     return _page(
         200,
         "pages/unsubscribe.html",
-        state="done" if suppressed == UNSUBSCRIBED else "ask",
+        state="done" if suppressed == Suppression.UNSUBSCRIBED else "ask",
         **context,
         title=context["t"]("unsubscribe_title"),
     )
@@ -101,11 +101,11 @@ def unsubscribe(token: str) -> Any:
     profile = context["profile"]
     email = str(profile.get("email") or "")
     if email:
-        _customers().suppress(context["store"].id, email, UNSUBSCRIBED, "one-click")
+        _customers().suppress(context["store"].id, email, Suppression.UNSUBSCRIBED, "one-click")
     else:
         # Never emailed through this record (should not happen): suppress by key alone.
         _customers().suppress_key(
-            context["store"].id, str(context["token"].claims.get("c", "")), UNSUBSCRIBED
+            context["store"].id, str(context["token"].claims.get("c", "")), Suppression.UNSUBSCRIBED
         )
     return _page(
         200, "pages/unsubscribe.html", state="done", **context, title=context["t"]("unsubscribe_done_title")
