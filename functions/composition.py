@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from functions.flags.ports import Ports as FlagPorts
     from functions.flags.sentiment import Analyzer
     from functions.flags.store import FlagRepository
+    from functions.insights.store import InsightsRepository
     from functions.orders.store import OrderRepository
     from functions.outreach.ports import Ports as SweepPorts
     from functions.outreach.store import OutreachQueue
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from functions.stores.store import StoreRepository
     from functions.webhooks.idempotency import PowertoolsOnce
     from functions.webhooks.ports import Ports as WebhookPorts
+    from functions.workspace.store import WorkspaceRepository
 
 
 @dataclass
@@ -52,6 +54,8 @@ class Adapters:
     responses: ResponseRepository
     flags: FlagRepository
     returns: ReturnRepository
+    workspace: WorkspaceRepository
+    insights: InsightsRepository
     mailer: Mailer
     analyzer: Analyzer
     idempotency: PowertoolsOnce
@@ -74,6 +78,7 @@ def build(settings: Settings) -> Adapters:
     from functions.customers.store import CustomerRepository
     from functions.flags.sentiment import analyzer
     from functions.flags.store import FlagRepository
+    from functions.insights.store import InsightsRepository
     from functions.orders.store import OrderRepository
     from functions.outreach.store import OutreachQueue
     from functions.responses.store import ResponseRepository
@@ -84,6 +89,7 @@ def build(settings: Settings) -> Adapters:
     from functions.shared.mailer import SesMailer
     from functions.stores.store import StoreRepository
     from functions.webhooks.idempotency import PowertoolsOnce
+    from functions.workspace.store import WorkspaceRepository
 
     outreach = OutreachQueue(settings.outreach_table, settings.due_shards)
     return Adapters(
@@ -96,6 +102,8 @@ def build(settings: Settings) -> Adapters:
         responses=ResponseRepository(settings.responses_table),
         flags=FlagRepository(settings.flags_table),
         returns=ReturnRepository(settings.returns_table),
+        workspace=WorkspaceRepository(settings.workspace_table),
+        insights=InsightsRepository(settings.insights_table),
         mailer=SesMailer(settings.ses_configuration_set, settings.send_retries, settings.send_retry_base_ms),
         analyzer=analyzer(settings.sentiment),
         idempotency=PowertoolsOnce(settings.idempotency_table),

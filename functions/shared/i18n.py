@@ -30,12 +30,16 @@ def catalog(language: str) -> Mapping[str, str]:
     """The catalog of a language code; an empty one for anything that is not a plain language code."""
     if not _LANGUAGE.match(language):
         return {}
-    path = TEMPLATES / "i18n" / f"{language}.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    return {str(k): str(v) for k, v in data.items()}
+    folder = TEMPLATES / "i18n"
+    found: dict[str, str] = {}
+    # The main catalog, then one catalog per area (``i18n/<area>/<language>.json``: workspace, digest...).
+    for path in [folder / f"{language}.json", *sorted(folder.glob(f"*/{language}.json"))]:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            continue
+        found.update({str(k): str(v) for k, v in data.items()})
+    return found
 
 
 def available(language: str) -> bool:

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     returns_table: str
     customers_table: str
     idempotency_table: str
+    workspace_table: str
+    insights_table: str
 
     signing_key_secret_arn: str = Field(description="Secrets Manager secret holding the token key")
     operator_key_secret_arn: str = Field(description="Secrets Manager secret holding the operator key")

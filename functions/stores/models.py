@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
@@ -197,8 +198,78 @@ class ReturnPolicy(Strict):
 
 
 class Staff(Strict):
+    """Who hears about what, and who may sign in to the store's workspace (and as what)."""
+
     alert_emails: list[EmailStr] = Field(min_length=1, max_length=20)
     escalation_emails: list[EmailStr] = Field(default_factory=list, max_length=20)
+    owners: list[EmailStr] = Field(
+        default_factory=list,
+        max_length=20,
+        description="May sign in to the workspace as owners (everything); alert and escalation "
+        "addresses sign in as staff (inbox, requests, insights). Owners receive the weekly digest",
+    )
+
+    def role_of(self, email: str) -> Literal["owner", "staff"] | None:
+        """The workspace role of an address (compared case-insensitively), or None if it may not sign in."""
+        wanted = email.strip().casefold()
+        if any(str(owner).casefold() == wanted for owner in self.owners):
+            return "owner"
+        if any(str(a).casefold() == wanted for a in [*self.alert_emails, *self.escalation_emails]):
+            return "staff"
+        return None
+
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+WEEKDAYS: tuple[Weekday, ...] = get_args(Weekday)
+_OPENING = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-4]):([0-5][0-9])$")
+
+
+def _opening(value: str) -> str:
+    """An opening period like ``09:00-17:30`` (24:00 allowed as an end), start before end."""
+    found = _OPENING.fullmatch(value.strip())
+    if not found or (found.group(3) == "24" and found.group(4) != "00"):
+        raise ValueError(f"{value!r} must be an opening period written like 09:00-17:30")
+    start = int(found.group(1)) * 60 + int(found.group(2))
+    end = int(found.group(3)) * 60 + int(found.group(4))
+    if end <= start:
+        raise ValueError(f"{value!r} must end after it starts (use 24:00 for midnight)")
+    return value.strip()
+
+
+Opening = Annotated[str, AfterValidator(_opening)]
+
+
+class BusinessHours(Strict):
+    """When staff are at work, in the store's timezone. SLA deadlines count only this time.
+
+    Without it every hour counts (24/7). A weekday left out is closed; holidays are closed all day.
+    """
+
+    weekly: dict[Weekday, list[Opening]] = Field(
+        description="weekday -> opening periods, e.g. monday: [09:00-12:00, 13:00-17:00]"
+    )
+    holidays: list[date] = Field(default_factory=list, max_length=400, description="Closed all day")
+
+    @field_validator("weekly")
+    @classmethod
+    def _some_time_open(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        if not any(value.values()):
+            raise ValueError("must open on at least one weekday (leave business_hours out for 24/7)")
+        for day, periods in value.items():
+            minutes = sorted(_minutes(period) for period in periods)
+            for (_, end), (start, _) in itertools.pairwise(minutes):
+                if start < end:
+                    raise ValueError(f"{day}: opening periods overlap")
+        return value
+
+    def periods(self, weekday: int) -> list[tuple[int, int]]:
+        """Opening periods of a weekday (0 = Monday) as (start, end) minutes after midnight, in order."""
+        return sorted(_minutes(period) for period in self.weekly.get(WEEKDAYS[weekday], []))
+
+
+def _minutes(period: str) -> tuple[int, int]:
+    start, end = period.split("-")
+    return int(start[:2]) * 60 + int(start[3:]), int(end[:2]) * 60 + int(end[3:])
 
 
 class AlertPolicy(Strict):
@@ -282,6 +353,9 @@ class StoreConfig(Strict):
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     integrations: dict[Integration, IntegrationConfig] = Field(default_factory=_generic_only, min_length=1)
     staff: Staff
+    business_hours: BusinessHours | None = Field(
+        default=None, description="Opening hours and holidays; SLA deadlines count only business time"
+    )
     alerts: AlertPolicy = AlertPolicy()
     outreach: OutreachPolicy = OutreachPolicy()
     returns: ReturnPolicy = ReturnPolicy()

@@ -18,14 +18,26 @@ def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
+AREAS = [CATALOGS, *sorted(path for path in CATALOGS.iterdir() if path.is_dir())]
+
+
+@pytest.mark.parametrize("area", AREAS, ids=lambda path: path.name)
 @pytest.mark.parametrize("language", SUPPORTED_LOCALES)
-def test_every_supported_locale_has_a_complete_catalog(language: str) -> None:
-    english = json.loads((CATALOGS / "en.json").read_text())
-    translated = json.loads((CATALOGS / f"{language}.json").read_text())
+def test_every_supported_locale_has_a_complete_catalog(language: str, area: Path) -> None:
+    english = json.loads((area / "en.json").read_text())
+    translated = json.loads((area / f"{language}.json").read_text())
     assert list(translated) == list(english)
     for key, text in english.items():
         assert placeholders(translated[key]) == placeholders(text), key
         assert translated[key].strip(), key
+
+
+def test_no_key_is_defined_in_two_areas() -> None:
+    seen: dict[str, str] = {}
+    for area in AREAS:
+        for key in json.loads((area / "en.json").read_text()):
+            assert key not in seen, f"{key} is in both {seen[key]} and {area.name}"
+            seen[key] = area.name
 
 
 def test_locale_choice_prefers_customer_then_store_then_english() -> None:

@@ -28,6 +28,8 @@ SECTIONS = {
     "FlagsTable": "Flags",
     "ReturnsTable": "Returns",
     "IdempotencyTable": "Idempotency",
+    "WorkspaceTable": "Workspace",
+    "InsightsTable": "Insights",
 }
 
 

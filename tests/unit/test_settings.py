@@ -17,6 +17,8 @@ COMPLETE = {
     "AFTERCARE_RETURNS_TABLE": "returns",
     "AFTERCARE_CUSTOMERS_TABLE": "customers",
     "AFTERCARE_IDEMPOTENCY_TABLE": "idempotency",
+    "AFTERCARE_WORKSPACE_TABLE": "workspace",
+    "AFTERCARE_INSIGHTS_TABLE": "insights",
     "AFTERCARE_SIGNING_KEY_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:1:secret:sign",
     "AFTERCARE_OPERATOR_KEY_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:1:secret:op",
     "AFTERCARE_SES_CONFIGURATION_SET": "aftercare",
