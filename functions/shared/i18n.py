@@ -10,7 +10,7 @@ import json
 import re
 import threading
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -76,3 +76,28 @@ def format_date(moment: datetime, language: str, timezone: str) -> str:
 
     local = moment.astimezone(ZoneInfo(timezone))
     return str(babel_format_date(local.date(), format="long", locale=language))
+
+
+def format_moment(moment: datetime, language: str, timezone: str) -> str:
+    """Date and time in the store's timezone, zone named: "Dec 4, 2026, 6:30 PM (Europe/Berlin)"."""
+    from babel.dates import format_date as babel_format_date
+    from babel.dates import format_time as babel_format_time
+
+    local = moment.astimezone(ZoneInfo(timezone))
+    day = babel_format_date(local.date(), format="medium", locale=language)
+    time = babel_format_time(local.timetz(), format="short", locale=language)
+    return f"{day}, {time} ({timezone})"
+
+
+def format_relative(delta: timedelta, language: str) -> str:
+    """A duration in words, with its direction: "in 3 hours" (positive) or "3 hours ago" (negative)."""
+    from babel.dates import format_timedelta
+
+    return str(format_timedelta(delta, add_direction=True, threshold=1.1, locale=language))
+
+
+def format_duration(delta: timedelta, language: str) -> str:
+    """A length of time in words, without direction: "3 hours", "17 days"."""
+    from babel.dates import format_timedelta
+
+    return str(format_timedelta(delta, threshold=1.1, locale=language))
