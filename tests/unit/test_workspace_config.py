@@ -1,0 +1,79 @@
+"""The parts of store.yaml the workspace reads: who may sign in (and as what) and the business hours."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from functions.stores.models import BusinessHours, StoreConfig
+from tests.helpers import minimal_store_config
+
+pytestmark = pytest.mark.unit
+
+
+def config_with(**changes: Any) -> dict[str, Any]:
+    config = minimal_store_config()
+    config.update(changes)
+    return config
+
+
+def problems(config: dict[str, Any]) -> list[str]:
+    with pytest.raises(ValidationError) as raised:
+        StoreConfig.model_validate(config)
+    return [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in raised.value.errors()]
+
+
+def test_owners_sign_in_as_owners_and_alert_addresses_as_staff() -> None:
+    # Given a store with an owner, an alert address and an escalation address
+    staff = {
+        "alert_emails": ["care@shop.example"],
+        "escalation_emails": ["lead@shop.example"],
+        "owners": ["Owner@Shop.example"],
+    }
+    config = StoreConfig.model_validate(config_with(staff=staff))
+    # Then each address has its role, whatever its case, and anyone else has none
+    assert config.staff.role_of("owner@shop.example") == "owner"
+    assert config.staff.role_of(" CARE@shop.example ") == "staff"
+    assert config.staff.role_of("lead@shop.example") == "staff"
+    assert config.staff.role_of("stranger@shop.example") is None
+
+
+def test_an_owner_who_also_gets_alerts_is_an_owner() -> None:
+    staff = {"alert_emails": ["boss@shop.example"], "owners": ["boss@shop.example"]}
+    assert StoreConfig.model_validate(config_with(staff=staff)).staff.role_of("boss@shop.example") == "owner"
+
+
+def test_without_business_hours_every_hour_counts() -> None:
+    assert StoreConfig.model_validate(minimal_store_config()).business_hours is None
+
+
+def test_business_hours_read_as_opening_periods_per_weekday() -> None:
+    hours = BusinessHours.model_validate(
+        {
+            "weekly": {"monday": ["13:00-17:00", "09:00-12:00"], "friday": ["09:00-24:00"]},
+            "holidays": ["2026-12-25"],
+        }
+    )
+    assert hours.periods(0) == [(9 * 60, 12 * 60), (13 * 60, 17 * 60)]
+    assert hours.periods(4) == [(9 * 60, 24 * 60)]
+    assert hours.periods(6) == []
+    assert str(hours.holidays[0]) == "2026-12-25"
+
+
+@pytest.mark.parametrize(
+    ("weekly", "says"),
+    [
+        ({"monday": ["9-17"]}, "written like 09:00-17:30"),
+        ({"monday": ["17:00-09:00"]}, "must end after it starts"),
+        ({"monday": ["09:00-24:30"]}, "written like 09:00-17:30"),
+        ({"monday": ["09:00-12:00", "11:00-14:00"]}, "overlap"),
+        ({"monday": []}, "must open on at least one weekday"),
+        ({"someday": ["09:00-17:00"]}, "monday"),
+    ],
+)
+def test_business_hours_that_cannot_be_meant_are_refused_naming_the_problem(weekly: Any, says: str) -> None:
+    found = problems(config_with(business_hours={"weekly": weekly}))
+    assert any(found_problem.startswith("business_hours.weekly") for found_problem in found), found
+    assert any(says in found_problem for found_problem in found), found
