@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8000
 REGION ?= us-east-1
 
-.PHONY: run test soak lint typecheck unit integration e2e browser package bench browser-deps clean
+.PHONY: run test soak lint typecheck unit integration e2e browser package bench system-deps clean
 
 $(STAMP): pyproject.toml requirements.txt constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) is required (Python 3.11)"; exit 1; }
@@ -22,8 +22,8 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/aftercare dev --demo --port $(PORT)
 
-browser-deps:
-	@scripts/ensure-chromium.sh
+system-deps:
+	@scripts/ensure-system-packages.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -32,7 +32,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) browser-deps lint typecheck
+test: $(STAMP) system-deps lint typecheck
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 # The model-based test of every invariant, long (hundreds of histories), plus the fuzzers at full size.
@@ -50,7 +50,7 @@ integration: $(STAMP)
 e2e: $(STAMP)
 	$(BIN)/pytest tests/e2e
 
-browser: $(STAMP) browser-deps
+browser: $(STAMP) system-deps
 	$(BIN)/pytest tests/browser
 
 package: $(STAMP)

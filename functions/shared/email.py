@@ -23,6 +23,11 @@ from functions.shared.templating import render
 if TYPE_CHECKING:
     from functions.stores.models import Store
 
+# Python's folding of long headers that mix scripts sometimes drops the space at a fold (a Latin word and
+# a Cyrillic one arrived glued together); headers may be 998 characters (RFC 5322): written without folding
+# at 78. Bodies keep SMTP's 76-character base64 lines (longer ones score with spam filters).
+_HEADERS = SMTP.clone(max_line_length=998)
+
 
 @dataclass
 class Email:
@@ -45,7 +50,7 @@ class Email:
         for name, value in self.headers.items():
             message[name] = value
         message["Subject"] = self.subject
-        return message.as_bytes()
+        return message.as_bytes(policy=_HEADERS)
 
 
 def one_line(value: str | None, limit: int = 200) -> str:
@@ -150,14 +155,22 @@ def to_staff(
     kind: str,
     id_prefix: str | None = None,
 ) -> Email:
-    """An automatic message to the store's staff, in English, marked ``Auto-Submitted``."""
-    sender = str(store.config.sender.email)
+    """An automatic message to the store's staff, in the store's language, marked ``Auto-Submitted``.
+
+    The sender's name ("Aftercare for <store>") is said in the store's language (``default_locale``).
+    """
+    from functions.shared.i18n import Translator, choose_locale
+
+    config = store.config
+    language = choose_locale(None, config.default_locale)
+    t = Translator(language, config.emails.texts)
+    sender = str(config.sender.email)
     headers = {
-        "From": address(f"Aftercare for {store.config.name}", sender),
+        "From": address(t("staff_sender_name", store=config.name), sender),
         "To": address(None, to),
         "Date": format_datetime(clock.now()),
         "Message-ID": message_id(sender, id_prefix),
         "Auto-Submitted": "auto-generated",
     }
-    context = {"store_name": store.config.name, "locale": "en", **context}
-    return _message(store, headers, to, subject, template, context, kind, "en")
+    context = {"store_name": config.name, "locale": language, **context}
+    return _message(store, headers, to, subject, template, context, kind, language)

@@ -23,7 +23,7 @@ ARGS = [
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
-        pytest.fail("Debian chromium is missing: `make browser-deps` (run by `make test`) installs it")
+        pytest.fail("Debian chromium is missing: `make system-deps` (run by `make test`) installs it")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
