@@ -451,6 +451,10 @@ class Store(BaseModel):
     created_at: str
     admin_key_hash: str
     secrets_version: int = 1
+    version: int = 1  # of the configuration: an update names the version it was based on
+    updated_at: str | None = None
+    change_count: int = 0  # changes recorded in the config history (numbers its items)
+    created_by: str = "operator"
 
     @property
     def id(self) -> str:
@@ -471,3 +475,111 @@ class CreatedStore(BaseModel):
     store: Store
     admin_key: str
     webhook_secrets: dict[str, str]
+
+
+# ----------------------------------------------------------- store management (update, rotate, history)
+
+# A replaced webhook secret keeps verifying this long: deliveries signed with it may still be retried
+# (Shopify retried failed deliveries for up to 48 hours; it now retries 8 times over 4 hours), and the
+# store needs time, a weekend included, to set the new secret at its platform.
+GRACE_HOURS = 72
+MAX_GRACE_HOURS = 168
+
+
+class StoreUpdateRequest(StoreCreateRequest):
+    """Body of an update: the whole new config, the version it was based on, and secrets for
+    integrations this update enables that have none yet (any other secret changes by rotation)."""
+
+    version: int = Field(ge=1, le=1_000_000_000, description="The configuration version this is based on")
+
+
+class SecretRotationRequest(Strict):
+    """Body of a webhook secret rotation; both fields are optional."""
+
+    secret: str | None = Field(
+        default=None, description="The new secret when the platform dictates it (Shopify); else generated"
+    )
+    grace_hours: int = Field(
+        default=GRACE_HOURS,
+        ge=0,
+        le=MAX_GRACE_HOURS,
+        description="How long the replaced secret keeps verifying (0: it stops at once, for a leaked secret)",
+    )
+
+    @field_validator("secret")
+    @classmethod
+    def _strong_enough(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if not 16 <= len(value) <= MAX_SECRET:
+            raise ValueError(f"must be 16 to {MAX_SECRET} characters long")
+        if not value.isprintable():
+            raise ValueError("must not contain control characters")
+        return value
+
+
+class RetiringSecret(BaseModel):
+    """A replaced webhook secret that keeps verifying until ``expires_at`` (ISO, UTC)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    secret: str
+    expires_at: str
+
+
+class SecretRecord(BaseModel):
+    """The SECRETS item as stored: current secrets (never expire) and replaced ones in their grace period."""
+
+    model_config = ConfigDict(frozen=True)
+
+    current: dict[str, list[str]]
+    retiring: dict[str, list[RetiringSecret]] = Field(default_factory=dict)
+
+    def active(self, now: str) -> StoreSecrets:
+        """What verifies at ``now`` (ISO): current secrets first (the newest signs), then unexpired ones."""
+        webhook = {name: list(values) for name, values in self.current.items()}
+        for name, olds in self.retiring.items():
+            alive = sorted((r for r in olds if r.expires_at > now), key=lambda r: r.expires_at, reverse=True)
+            if alive:
+                webhook[name] = webhook.get(name, []) + [r.secret for r in alive]
+        return StoreSecrets(webhook=webhook)
+
+
+class ConfigChange(BaseModel):
+    """One entry of a store's config history: who changed what, when (never a secret)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: str  # ISO-8601, UTC
+    actor: str  # "operator", "store admin key", or a workspace owner's email
+    action: str  # create | update | rotate-secret | rotate-admin-key
+    summary: str
+    changes: list[dict[str, str]] = Field(default_factory=list)  # {path, old, new} for updates
+    version: int  # the configuration version after the change
+
+
+class StoreSummary(BaseModel):
+    """A store as the registry lists it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    created_at: str
+    version: int
+
+
+class UpdatedStore(BaseModel):
+    """The result of an update: the store as now stored, what changed, secrets issued (shown once)."""
+
+    store: Store
+    changes: list[dict[str, str]]
+    webhook_secrets: dict[str, str] = Field(default_factory=dict)
+
+
+class RotatedSecret(BaseModel):
+    """A rotation's result: the new secret (shown once) and until when the replaced ones verify."""
+
+    integration: str
+    secret: str
+    previous_valid_until: str | None

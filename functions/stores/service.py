@@ -60,11 +60,12 @@ def new_webhook_secret() -> str:
 
 
 def create_store(
-    request: StoreCreateRequest, repository: StoreRepository, *, allow_loopback: bool
+    request: StoreCreateRequest, repository: StoreRepository, *, allow_loopback: bool, actor: str = "operator"
 ) -> CreatedStore:
     """Register a store; generate its admin key and any webhook secret the caller did not supply.
 
     ``allow_loopback`` is the deployment's rule: only the local stack may call back to 127.0.0.1.
+    ``actor`` is recorded as the author of the store's first config history entry.
     """
     config = request.config
     _check_deployment_rules(config, allow_loopback)
@@ -73,7 +74,12 @@ def create_store(
     for name in INTEGRATIONS:
         if name in config.integrations and config.integrations[name].enabled:
             webhook[name] = request.webhook_secrets.get(name) or new_webhook_secret()
-    store = Store(config=config, created_at=clock.isoformat(clock.now()), admin_key_hash=_hash_key(admin_key))
+    store = Store(
+        config=config,
+        created_at=clock.isoformat(clock.now()),
+        admin_key_hash=_hash_key(admin_key),
+        created_by=actor,
+    )
     repository.create(store, StoreSecrets(webhook={name: [secret] for name, secret in webhook.items()}))
     return CreatedStore(store=store, admin_key=admin_key, webhook_secrets=webhook)
 
@@ -110,7 +116,11 @@ def authenticate_operator(authorization: str | None, operator_key: str) -> None:
 
 
 def authenticate_store_admin(store_id: str, authorization: str | None, repository: StoreRepository) -> Store:
-    """The store, if the bearer key is this store's admin key."""
+    """The store, if the bearer key is this store's admin key.
+
+    The store is read uncached (one consistent read per admin call), so a rotated key stops working at
+    once in every Lambda, not when another container's 30-second cache expires.
+    """
     presented = bearer_token(authorization)
     if presented is None:
         raise NotAuthenticated("Send the store's admin API key as 'Authorization: Bearer <key>'.")
@@ -120,7 +130,7 @@ def authenticate_store_admin(store_id: str, authorization: str | None, repositor
     if not hmac.compare_digest(key_store.encode("utf-8"), store_id.encode("utf-8")):
         raise WrongStore("This admin API key belongs to another store.")
     try:
-        store = repository.get(store_id, cached=True)
+        store = repository.get(store_id)
     except NotFound:
         raise NotAuthenticated("The admin API key is not valid.") from None
     if not hmac.compare_digest(_hash_key(presented), store.admin_key_hash):
@@ -135,6 +145,8 @@ def public_view(store: Store, base_url: str) -> dict[str, Any]:
     return {
         "id": store.id,
         "created_at": store.created_at,
+        "version": store.version,
+        "updated_at": store.updated_at,
         "config": store.config.model_dump(mode="json"),
         "webhook_urls": {name: f"{base}/webhooks/{store.id}/{_path(name)}" for name in enabled},
     }
