@@ -81,12 +81,12 @@ def _recipient(order: OrderFacts) -> Recipient:
 
 
 def _already_asked(existing: dict[str, OutreachRecord]) -> frozenset[str]:
-    """Products covered by review requests that went beyond pending (sent, skipped, failed …)."""
-    settled = {OutreachStatus.PENDING, OutreachStatus.CANCELLED}
+    """Products covered by review requests that went beyond pending (sent, skipped, failed …) or that
+    staff cancelled: a later plan never asks about them again, even in a request of another grouping."""
     return frozenset(
         product_id
         for record in existing.values()
-        if record.kind == OutreachKind.REVIEW and record.status not in settled
+        if record.kind == OutreachKind.REVIEW and record.settles_products
         for product_id in record.product_ids
     )
 

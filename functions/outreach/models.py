@@ -45,6 +45,14 @@ class CancelCause(StrEnum):
     REPLANNED = "replanned"  # products regrouped or refunded: planned again when the plan wants it back
     NOT_PLANNED = "not_planned"  # the order gets no outreach at all (cancelled, refunded, …): final
     ANSWERED = "answered"  # a reminder whose request was answered: final
+    STAFF = "staff"  # cancelled by a person in the workspace (``cancelled_by``): final
+
+    @property
+    def settles_products(self) -> bool:
+        """Whether its products count as asked about: it went beyond pending, or staff cancelled it."""
+        if self.status is OutreachStatus.CANCELLED:
+            return CancelCause.of(self.item) is CancelCause.STAFF
+        return self.status is not OutreachStatus.PENDING
 
     @property
     def may_return(self) -> bool:
@@ -144,6 +152,13 @@ class OutreachRecord:
         return [str(product["product_id"]) for product in self.item.get("products", [])]
 
     @property
+    def settles_products(self) -> bool:
+        """Whether its products count as asked about: it went beyond pending, or staff cancelled it."""
+        if self.status is OutreachStatus.CANCELLED:
+            return CancelCause.of(self.item) is CancelCause.STAFF
+        return self.status is not OutreachStatus.PENDING
+
+    @property
     def may_return(self) -> bool:
         """Cancelled by a re-plan, so the plan may bring it back."""
         cause = CancelCause.of(self.item)
@@ -160,6 +175,24 @@ class OutreachRecord:
             or current.get("anchor") != planned.anchor
             or _without_nulls(current.get("customer") or {}) != _without_nulls(recipient.as_item())
         )
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a history listing goes on: the month partition it is in (``None`` when the listing is one
+    customer's) and the index key it read last there (``None``: from that month's newest)."""
+
+    month: str | None
+    key: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One page of outreach items, newest first, and where the next page starts (``None``: no more)."""
+
+    items: list[dict[str, Any]]
+    next: Position | None
+    queries: int = 0  # index queries it took (an empty month costs one)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
-"""What the due sweep needs from the world, as Protocols, and the ``Ports`` bundle it is handed.
+"""What the due sweep needs from the world, as Protocols, and the ``Ports`` bundle it is handed; and
+what the workspace's request history needs (``HistoryPorts``: the history reads plus the sweep's ports,
+since "send now" goes through the sweep's own path).
 
 The composition root (``functions.composition.sweep_ports``) fills these with the DynamoDB, SES and
 Secrets Manager adapters; the service tests fill them with in-memory fakes (``tests/fakes/outreach.py``)
@@ -13,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from functions.orders.store import StoredOrder
-    from functions.outreach.models import Due, OutreachStatus
+    from functions.outreach.models import Due, Listing, OutreachStatus, Position
     from functions.shared.mailer import Mailer
     from functions.stores.models import Store
 
@@ -87,3 +89,29 @@ class Ports:
     signing_key: bytes
     clock: Now
     settings: SweepSettings
+
+
+class History(Protocol):
+    """The Outreach table as the request history reads and changes it (``OutreachQueue``)."""
+
+    def get(self, pk: str, sk: str) -> dict[str, Any] | None: ...
+
+    def for_order(self, store_id: str, order_id: str) -> list[dict[str, Any]]: ...
+
+    def for_customer(
+        self, store_id: str, email: str, limit: int = 25, start: Position | None = None
+    ) -> Listing: ...
+
+    def history_page(
+        self, store_id: str, limit: int, start: Position | None, oldest_month: str
+    ) -> Listing: ...
+
+    def cancel_pending(self, pk: str, sk: str, by: str, reason: str) -> dict[str, Any]: ...
+
+    def record_action(self, pk: str, sk: str, seen_due_key: str, by: str, action: str, note: str) -> None: ...
+
+
+@dataclass
+class HistoryPorts:
+    history: History
+    sweep: Ports  # "send now" is the sweep's path; its signing key also signs the history's cursors

@@ -12,17 +12,22 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from functions.customers.store import customer_key as email_key
 from functions.outreach.models import (
     LEASE,
     RETENTION,
     CancelCause,
     Cancellation,
     Due,
+    Listing,
     OutreachStatus,
     PlanDiff,
+    Position,
     Reschedule,
 )
 from functions.shared import clock
@@ -63,6 +68,41 @@ def due_key(due_at: datetime, store_id: str, order_id: str, outreach_id: str) ->
 
 def _history(status: str, note: str, at: str | None = None) -> dict[str, Any]:
     return to_value([{"at": at or clock.isoformat(clock.now()), "status": status, "note": note}])
+
+
+MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+
+
+def month_of(at: datetime) -> str:
+    """The ``YYYY-MM`` (UTC) an item planned at ``at`` is listed under."""
+    return clock.isoformat(at)[:7]
+
+
+def previous_month(month: str) -> str:
+    year, number = int(month[:4]), int(month[5:7])
+    return f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"
+
+
+def store_month(store_id: str, month: str) -> str:
+    return f"{store_id}#{month}"
+
+
+def customer_index_key(store_id: str, email: str | None) -> str | None:
+    """The ``by_customer`` partition of an address in a store (a hash, never the address), if any."""
+    return f"{store_id}#{email_key(email)}" if email and email.strip() else None
+
+
+def listing_attributes(
+    store_id: str, order_id: str, outreach_id: str, email: str | None, at: datetime
+) -> dict[str, Any]:
+    """The history index attributes of an item first planned at ``at``: written once, never moved."""
+    planned_at = clock.isoformat(at)
+    return {
+        "planned_at": planned_at,
+        "store_month": store_month(store_id, month_of(at)),
+        "planned_key": f"{planned_at}#{order_id}#{outreach_id}",
+        "customer_key": customer_index_key(store_id, email),
+    }
 
 
 class OutreachQueue(DynamoAdapter):
@@ -127,6 +167,82 @@ class OutreachQueue(DynamoAdapter):
                     return items
                 kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
+    # ------------------------------------------------------------------ the workspace's request history
+    def _listing_query(self, index: str, partition: str, value: str, limit: int, start: Any) -> Any:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": index,
+            "KeyConditionExpression": f"{partition} = :p",
+            "ExpressionAttributeValues": {":p": {"S": value}},
+            "ScanIndexForward": False,  # newest first
+            "Limit": limit,
+        }
+        if start:
+            kwargs["ExclusiveStartKey"] = {name: {"S": text} for name, text in start.items()}
+        with self.calling("reading the request history"):
+            return self.client.query(**kwargs)
+
+    @staticmethod
+    def _last_key(response: Any) -> dict[str, str] | None:
+        found = response.get("LastEvaluatedKey")
+        return {name: str(value["S"]) for name, value in found.items()} if found else None
+
+    def history_page(self, store_id: str, limit: int, start: Position | None, oldest_month: str) -> Listing:
+        """A store's items newest first (by when they were first planned), one month partition after
+        another back to ``oldest_month``, until ``limit`` items are read; never a scan."""
+        month = (start.month if start else None) or month_of(clock.now())
+        key = start.key if start else None
+        items: list[dict[str, Any]] = []
+        queries = 0
+        while month >= oldest_month:
+            response = self._listing_query(
+                "by_store", "store_month", store_month(store_id, month), limit - len(items), key
+            )
+            queries += 1
+            items.extend(from_item(item) for item in response.get("Items", []))
+            key = self._last_key(response)
+            if key is None:
+                month = previous_month(month)
+            if len(items) >= limit:
+                break
+        self.items_read += len(items)
+        more = month >= oldest_month
+        return Listing(items, Position(month, key) if more else None, queries)
+
+    def for_customer(
+        self, store_id: str, email: str, limit: int = 25, start: Position | None = None
+    ) -> Listing:
+        """One customer's items in one store, newest first (``by_customer``: the address is hashed)."""
+        partition = customer_index_key(store_id, email)
+        if partition is None:
+            return Listing([], None)
+        response = self._listing_query(
+            "by_customer", "customer_key", partition, limit, start.key if start else None
+        )
+        items = [from_item(item) for item in response.get("Items", [])]
+        self.items_read += len(items)
+        key = self._last_key(response)
+        return Listing(items, Position(None, key) if key else None, 1)
+
+    def planned_in_month(self, store_id: str, month: str) -> Iterator[dict[str, Any]]:
+        """Every item of a store first planned in ``month`` (``YYYY-MM``, UTC), every page of it."""
+        if not MONTH.fullmatch(month):
+            raise ValueError(f"{month!r} is not a month written YYYY-MM")
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "by_store",
+            "KeyConditionExpression": "store_month = :p",
+            "ExpressionAttributeValues": {":p": {"S": store_month(store_id, month)}},
+        }
+        while True:
+            with self.calling("reading a month of requests"):
+                response = self.client.query(**kwargs)
+            for item in response.get("Items", []):
+                yield from_item(item)
+            if "LastEvaluatedKey" not in response:
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     @staticmethod
     def _key(pk: str, sk: str) -> dict[str, Any]:
         return to_item({"pk": pk, "sk": sk})
@@ -162,6 +278,9 @@ class OutreachQueue(DynamoAdapter):
             ],
             "expires_at": clock.epoch_seconds(clock.now() + RETENTION),
             **self._pending_attributes(diff.store_id, diff.order_id, planned),
+            **listing_attributes(
+                diff.store_id, diff.order_id, planned.outreach_id, diff.recipient.email, clock.now()
+            ),
         }
         if planned.skipped:
             item.pop("due_shard")
@@ -196,6 +315,8 @@ class OutreachQueue(DynamoAdapter):
         attributes = {
             **self._pending_attributes(diff.store_id, diff.order_id, change.planned),
             "customer": diff.recipient.as_item(),
+            # the customer index follows the address the item goes to; its place in time never moves
+            "customer_key": customer_index_key(diff.store_id, diff.recipient.email),
             "updated_at": now,
         }
         present = [name for name, value in attributes.items() if value is not None]
@@ -366,11 +487,14 @@ class OutreachQueue(DynamoAdapter):
         item = due.item
         outreach_id = f"{item['outreach_id']}-reminder"
         now = clock.isoformat(clock.now())
+        email = (item.get("customer") or {}).get("email")
         return {
             "pk": due.pk,
             "sk": outreach_id,
             "store_id": item["store_id"],
             "order_id": item["order_id"],
+            "order_name": item.get("order_name"),
+            "ordered_at": item.get("ordered_at"),
             "outreach_id": outreach_id,
             "reminder_of": item["outreach_id"],
             "kind": item["kind"],
@@ -392,7 +516,60 @@ class OutreachQueue(DynamoAdapter):
                 }
             ],
             "expires_at": clock.epoch_seconds(clock.now() + RETENTION),
+            **listing_attributes(due.store_id, due.order_id, outreach_id, email, clock.now()),
         }
+
+    # ------------------------------------------------------------------ people's actions (audited)
+    def cancel_pending(self, pk: str, sk: str, by: str, reason: str) -> dict[str, Any]:
+        """A person cancels a pending item: it leaves the due index for good (``LostRace`` when it is no
+        longer pending: a sweep claimed or sent it, a re-plan or an answer cancelled it first)."""
+        now = clock.isoformat(clock.now())
+        entry = {"at": now, "status": CANCELLED, "note": f"cancelled by {by}", "by": by, "action": "cancel"}
+        with self.calling("cancelling outreach", conflict=LostRace("cancelling outreach")):
+            response = self.client.update_item(
+                TableName=self.table,
+                Key=self._key(pk, sk),
+                UpdateExpression="SET #status = :cancelled, cancel_reason = :reason, cancel_cause = :cause, "
+                "cancelled_by = :by, updated_at = :now, history = list_append(history, :h) "
+                "REMOVE due_shard, due_key",
+                ConditionExpression="#status = :pending",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":cancelled": {"S": CANCELLED},
+                    ":pending": {"S": PENDING},
+                    ":reason": {"S": reason},
+                    ":cause": {"S": CancelCause.STAFF.value},
+                    ":by": {"S": by},
+                    ":now": {"S": now},
+                    ":h": to_value([entry]),
+                },
+                ReturnValues="ALL_NEW",
+            )
+        return from_item(response["Attributes"])
+
+    def record_action(self, pk: str, sk: str, seen_due_key: str, by: str, action: str, note: str) -> None:
+        """Note in a pending item's history what a person asked for; ``LostRace`` unless it is still
+        pending with the ``due_key`` they saw (the key stays as it is, so a claim on it still works)."""
+        entry = {
+            "at": clock.isoformat(clock.now()),
+            "status": PENDING,
+            "note": note,
+            "by": by,
+            "action": action,
+        }
+        with self.calling("recording an action", conflict=LostRace("recording an action")):
+            self.client.update_item(
+                TableName=self.table,
+                Key=self._key(pk, sk),
+                UpdateExpression="SET history = list_append(history, :h)",
+                ConditionExpression="#status = :pending AND due_key = :seen",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":h": to_value([entry]),
+                    ":pending": {"S": PENDING},
+                    ":seen": {"S": seen_due_key},
+                },
+            )
 
     # ------------------------------------------------------------------ answers
     def mark_answered(self, pk: str, outreach_id: str, at: datetime) -> None:

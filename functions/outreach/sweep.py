@@ -7,6 +7,9 @@
    reserve the customer's contact slot (frequency cap, atomic), compose, send, record.
    A transient SES failure puts the items back with an attempt count; a permanent one fails them.
 5. Stop starting new groups when the Lambda is close to its time limit; the rest waits for the next run.
+
+``send_now`` sends one customer's pending items ahead of time (the workspace's "send now") through the
+same group path, so the claim, skip rules, suppression and frequency cap are the sweep's own.
 """
 
 from __future__ import annotations
@@ -241,8 +244,10 @@ class _Attempt:
         last = clock.parse_iso(str(profile.get("last_contacted_at") or clock.isoformat(now)))
         until = max(last + cap, now + timedelta(minutes=1))
         for due in ready:
+            # never earlier than it was due (an item sent ahead of time by ``send_now`` keeps its time)
+            waits = max(until, due.due_at)
             self.ports.queue.release(
-                due, self.claim, until, f"frequency cap: waits until {clock.isoformat(until)}"
+                due, self.claim, waits, f"frequency cap: waits until {clock.isoformat(waits)}"
             )
         self.report.deferred += len(ready)
         metrics.add_metric(name="EmailDeferredByCap", unit="Count", value=len(ready))
@@ -338,6 +343,47 @@ def _read_due(ports: Ports, report: Report) -> list[Due]:
     return pending
 
 
+@dataclass(frozen=True)
+class Held:
+    """Why a customer must not be emailed now, found before anything is claimed (so nothing changes)."""
+
+    reason: str  # "suppressed" or "frequency cap"
+    detail: str  # the suppression's reason, or when the cap lets the next email go (ISO)
+
+
+def held_back(ports: Ports, store_id: str, email: str) -> Held | None:
+    """The sweep's suppression and frequency-cap rules, read without claiming or reserving anything."""
+    if not email:
+        return None  # the send path skips it ("no email") and says so
+    store = ports.stores.get(store_id, cached=True)
+    suppressed = _suppression(store, email, ports)
+    if suppressed:
+        return Held("suppressed", suppressed)
+    profile = ports.customers.get(store.id, customer_key(email)) or {}
+    last = str(profile.get("last_contacted_at") or "")
+    if last:
+        until = clock.parse_iso(last) + store.config.outreach.frequency_cap
+        if until > ports.clock.now():
+            return Held("frequency cap", clock.isoformat(until))
+    return None
+
+
+def send_now(ports: Ports, group: list[Due]) -> Report:
+    """Send one customer's pending items now, before they are due, as one email, through the sweep's
+    own path: the conditional claim (so a sweep running at the same time never sends them too), the skip
+    rules, suppression, the atomic frequency-cap reservation, compose, send, record. Check ``held_back``
+    first to refuse without changing anything; a cap reached in between defers them as the sweep does,
+    never earlier than they were due."""
+    report = Report()
+    report.read = len(group)
+    try:
+        _send_group(group, ports, report)
+    except Exception:  # _send_group isolates its own failures; this guards the caller against the unforeseen
+        logger.exception("send now failed")
+        metrics.add_metric(name="SweepGroupFailed", unit="Count", value=1)
+    return report
+
+
 def run(ports: Ports, remaining_ms: Callable[[], int] | None = None) -> Report:
     """One sweep run. ``remaining_ms`` is the Lambda's remaining time (unlimited when absent)."""
     report = Report()
@@ -356,4 +402,4 @@ def run(ports: Ports, remaining_ms: Callable[[], int] | None = None) -> Report:
     return report
 
 
-__all__ = ["Ports", "Report", "run"]
+__all__ = ["Held", "Ports", "Report", "held_back", "run", "send_now"]

@@ -6,20 +6,29 @@ removed from ``staff.owners`` loses the workspace at their next click, not 12 ho
 rendered in the store's default locale; times are shown in the store's timezone.
 
 Route modules use ``workspace_view`` (GET pages) and ``workspace_form`` (POST forms): both turn a
-missing session into a redirect to the sign-in page and a missing role into a 403 page.
+missing session into a redirect to the sign-in page and a missing role into a 403 page. ``page`` renders
+a template with ``t`` (the store locale's translator, workspace catalog included) and ``fmt`` (times in
+the store's timezone, durations in words) besides the session's context.
+
+The session cookie is ``SameSite=Strict``, so a browser does not send it when a person follows a link
+into the workspace from another site (webmail). Such a GET without a cookie gets a tiny page that
+continues to the same address from our own origin (where the cookie is sent) instead of a sign-in form.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, unquote, urlencode
 
 from chalice.app import Response
 
-from functions.shared.http import MAX_JSON_BYTES, form_bytes, html_error, html_page
+from functions.shared.http import MAX_JSON_BYTES, form_bytes, html_page
 from functions.shared.lazy import lazy_module
 from functions.workspace.session import COOKIE_PATH, NotSignedIn, Session, clear_cookie, cookie_value
 
@@ -32,7 +41,23 @@ else:
     sessions = lazy_module("functions.workspace.session")
 
 SIGN_IN_PATH = f"{COOKIE_PATH}/sign-in"
+INBOX_PATH = COOKIE_PATH
 MAX_FORM_BYTES = 32 * 1024
+MAX_NEXT = 512
+# A same-origin workspace address: a path under /workspace, an optional plain query; no scheme, no host,
+# no "//" or backslash (which browsers read as another host), no fragment, no control characters.
+_SEGMENT = r"[A-Za-z0-9._~!$&'()*+,;=:@%-]*"
+_NEXT = re.compile(rf"^/workspace(?:/{_SEGMENT})*(?:\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$")
+
+
+def safe_next(value: str | None) -> str:
+    """Where to go after signing in: ``value`` when it is a workspace path of ours, else the inbox."""
+    if not value or len(value) > MAX_NEXT or "//" in value or not _NEXT.fullmatch(value):
+        return INBOX_PATH
+    segments = value.split("?", 1)[0].split("/")
+    if any(unquote(segment) in {".", ".."} for segment in segments):  # browsers resolve these
+        return INBOX_PATH
+    return value
 
 
 class OwnersOnly(Exception):
@@ -73,7 +98,7 @@ def current(request: Any, *, owners_only: bool = False) -> Workspace:
     root = composition.adapters()
     session = sessions.open_session(root.signing_key, cookie_value(request.headers.get("cookie")))
     try:
-        store = root.stores.get(session.store_id, cached=True)
+        store = root.stores.get(session.store_id)  # not cached: a removed person is out at the next click
     except NotFound:
         raise NotSignedIn("the store no longer exists") from None
     role = store.config.staff.role_of(session.email)
@@ -86,34 +111,135 @@ def current(request: Any, *, owners_only: bool = False) -> Workspace:
     return Workspace(session, store)
 
 
+def _requested_path(request: Any) -> str:
+    """The workspace address this request asked for (path and query), or the inbox."""
+    context = getattr(request, "context", None) or {}
+    path = str(context.get("path") or INBOX_PATH)
+    query = getattr(request, "query_params", None) or {}
+    if query:
+        path += "?" + urlencode({str(k): str(v) for k, v in query.items()})
+    return safe_next(path)
+
+
 def sign_in_redirect(request: Any) -> Response:
     """Send the browser to the sign-in page, forgetting a cookie that no longer opens a session."""
-    path = str(request.context.get("path") or COOKIE_PATH + "/") if hasattr(request, "context") else ""
-    target = f"{SIGN_IN_PATH}?next={quote(path, safe='/')}" if path.startswith(COOKIE_PATH) else SIGN_IN_PATH
-    return Response(
-        body="",
-        status_code=303,
-        headers={
-            "Location": target,
-            "Cache-Control": "no-store",
-            "Set-Cookie": clear_cookie(secure=secure_cookies()),
-        },
+    path = _requested_path(request)
+    target = SIGN_IN_PATH if path == INBOX_PATH else f"{SIGN_IN_PATH}?next={quote(path, safe='/')}"
+    headers: dict[str, str | list[str]] = {
+        "Location": target,
+        "Cache-Control": "no-store",
+        "Content-Type": "text/html; charset=utf-8",
+    }
+    if cookie_value(request.headers.get("cookie")):  # only a presented cookie is forgotten
+        headers["Set-Cookie"] = clear_cookie(secure=secure_cookies())
+    return Response(body="", status_code=303, headers=headers)
+
+
+def _arrived_from_elsewhere(request: Any) -> bool:
+    """A GET navigation from another site that carried no session cookie (SameSite=Strict withheld it)."""
+    headers = request.headers
+    return (
+        getattr(request, "method", "GET") == "GET"
+        and not cookie_value(headers.get("cookie"))
+        and headers.get("sec-fetch-site") == "cross-site"
     )
+
+
+def continue_here(request: Any) -> Response:
+    """A page that continues to the requested address from our own origin, so the cookie is sent."""
+    from functions.shared.i18n import Translator
+
+    t = Translator("en")
+    return html_page(
+        200,
+        "pages/workspace/continue.html",
+        locale="en",
+        t=t,
+        title=t("ws_continue_title"),
+        target=_requested_path(request),
+    )
+
+
+def not_signed_in(request: Any) -> Response:
+    """What a workspace page answers without a session: continue from our origin, or sign in."""
+    return continue_here(request) if _arrived_from_elsewhere(request) else sign_in_redirect(request)
+
+
+@dataclass(frozen=True)
+class Formats:
+    """Times in the store's timezone (zone named) and durations in words, in the store's language."""
+
+    locale: str
+    timezone: str
+
+    def moment(self, at: datetime | str) -> str:
+        from functions.shared.clock import parse_iso
+        from functions.shared.i18n import format_moment
+
+        return format_moment(parse_iso(at) if isinstance(at, str) else at, self.locale, self.timezone)
+
+    def date(self, at: datetime | str) -> str:
+        from functions.shared.clock import parse_iso
+        from functions.shared.i18n import format_date
+
+        return format_date(parse_iso(at) if isinstance(at, str) else at, self.locale, self.timezone)
+
+    def relative(self, delta: timedelta) -> str:
+        from functions.shared.i18n import format_relative
+
+        return format_relative(delta, self.locale)
+
+    def duration(self, delta: timedelta) -> str:
+        from functions.shared.i18n import format_duration
+
+        return format_duration(abs(delta), self.locale)
+
+    def exact(self, delta: timedelta) -> str:
+        """A setting's duration exactly, in words: "30 days", "1 day and 12 hours" (never rounded)."""
+        from babel.dates import format_timedelta
+        from babel.lists import format_list
+
+        whole = abs(delta)
+        hours, rest = divmod(whole.seconds, 3600)
+        amounts = [(timedelta(days=whole.days), whole.days), (timedelta(hours=hours), hours)]
+        amounts.append((timedelta(minutes=rest // 60), rest // 60))
+        parts = [
+            str(format_timedelta(value, threshold=count, locale=self.locale))
+            for value, count in amounts
+            if count
+        ]
+        return str(format_list(parts, locale=self.locale)) if parts else self.duration(delta)
+
+    def money(self, amount: Decimal | str | int | float, currency: str) -> str:
+        from babel.numbers import format_currency
+
+        try:
+            return str(format_currency(Decimal(str(amount)), currency, locale=self.locale))
+        except (ArithmeticError, ValueError):
+            return f"{amount} {currency}"
 
 
 def page(workspace: Workspace, template: str, *, status: int = 200, **context: Any) -> Response:
-    """A workspace page in the store's locale, with the session's CSRF value and the navigation."""
-    return html_page(
-        status,
-        template,
-        locale=workspace.locale,
-        workspace=workspace,
-        store=workspace.store,
-        session=workspace.session,
-        csrf=workspace.session.csrf,
-        timezone=workspace.timezone,
-        **context,
-    )
+    """A workspace page in the store's locale, with the session's CSRF value and the navigation.
+
+    Templates get ``t`` (translator), ``fmt`` (``Formats``), ``now``, ``workspace``, ``store``,
+    ``session``, ``csrf`` and ``timezone``; a caller's own value for any of them wins.
+    """
+    from functions.shared import clock
+    from functions.shared.i18n import Translator
+
+    shared: dict[str, Any] = {
+        "locale": workspace.locale,
+        "workspace": workspace,
+        "store": workspace.store,
+        "session": workspace.session,
+        "csrf": workspace.session.csrf,
+        "timezone": workspace.timezone,
+        "t": Translator(workspace.locale),
+        "fmt": Formats(workspace.locale, workspace.timezone),
+        "now": clock.now(),
+    }
+    return html_page(status, template, **{**shared, **context})
 
 
 def read_form(workspace: Workspace, request: Any) -> dict[str, str]:
@@ -127,13 +253,23 @@ def read_form(workspace: Workspace, request: Any) -> dict[str, str]:
     return form
 
 
-def _refused(workspace_locale: str, error: Exception) -> Response:
+def refused(workspace: Workspace, error: Exception) -> Response:
+    """The 403 page, inside the workspace's layout: a staff member on an owners' page, or a refused form."""
     from functions.shared.i18n import Translator
 
-    t = Translator(workspace_locale)
-    if isinstance(error, OwnersOnly):
-        return html_error(403, t("ws_owners_only_title"), t("ws_owners_only"), locale=workspace_locale)
-    return html_error(403, t("ws_form_refused_title"), t("ws_form_refused"), locale=workspace_locale)
+    t = Translator(workspace.locale)
+    owners = isinstance(error, OwnersOnly)
+    heading = t("ws_owners_only_title" if owners else "ws_form_refused_title")
+    return page(
+        workspace,
+        "pages/workspace/message.html",
+        status=403,
+        title=heading,
+        heading=heading,
+        message=t("ws_owners_only" if owners else "ws_form_refused"),
+        action_href=INBOX_PATH,
+        action_label=t("ws_back_to_inbox"),
+    )
 
 
 def workspace_view(
@@ -146,11 +282,11 @@ def workspace_view(
         def wrapped(*args: Any, **kwargs: Any) -> Response:
             request = blueprint.current_request
             try:
-                workspace = current(request, owners_only=owners_only)
+                workspace = current(request)
             except NotSignedIn:
-                return sign_in_redirect(request)
-            except OwnersOnly as error:
-                return _refused(_store_locale(request), error)
+                return not_signed_in(request)
+            if owners_only and not workspace.session.is_owner:
+                return refused(workspace, OwnersOnly())
             return view(workspace, *args, **kwargs)
 
         return wrapped
@@ -168,25 +304,17 @@ def workspace_form(
         def wrapped(*args: Any, **kwargs: Any) -> Response:
             request = blueprint.current_request
             try:
-                workspace = current(request, owners_only=owners_only)
-                form = read_form(workspace, request)
+                workspace = current(request)
             except NotSignedIn:
                 return sign_in_redirect(request)
-            except (OwnersOnly, FormRefused) as error:
-                return _refused(_store_locale(request), error)
+            if owners_only and not workspace.session.is_owner:
+                return refused(workspace, OwnersOnly())
+            try:
+                form = read_form(workspace, request)
+            except FormRefused as error:
+                return refused(workspace, error)
             return view(workspace, form, *args, **kwargs)
 
         return wrapped
 
     return decorator
-
-
-def _store_locale(request: Any) -> str:
-    """The locale of the store a (verified) session names, for error pages; English if unknown."""
-    try:
-        session = sessions.open_session(
-            composition.adapters().signing_key, cookie_value(request.headers.get("cookie"))
-        )
-        return composition.adapters().stores.get(session.store_id, cached=True).config.default_locale
-    except Exception:  # an error page must never fail: fall back to English
-        return "en"
