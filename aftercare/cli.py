@@ -117,7 +117,11 @@ def cmd_store_create(args: argparse.Namespace) -> int:
     print("\nWebhook URLs:")
     for name, url in store["webhook_urls"].items():
         print(f"  {name:<12} {url}")
-    identity = result.get("sender_identity") or {}
+    _print_identity(result.get("sender_identity") or {})
+    return 0
+
+
+def _print_identity(identity: dict[str, Any]) -> None:
     if identity and not identity.get("verified"):
         records = identity.get("dkim_records", [])
         domain = identity["domain"]
@@ -126,15 +130,23 @@ def cmd_store_create(args: argparse.Namespace) -> int:
             print("Publish these DNS records:")
         for record in records:
             print(f"  {record['type']} {record['name']} -> {record['value']}")
-    return 0
 
 
-def _remember_secrets(endpoint: str, store_id: str, secrets: dict[str, str]) -> None:
-    """Against the local stack, keep a store's webhook secrets so `send-event` can sign for it."""
+def _remember_secrets(endpoint: str, store_id: str, secrets: dict[str, str], admin_key: str = "") -> None:
+    """Against the local stack, keep a store's webhook secrets so `send-event` can sign for it.
+
+    New secrets (a rotation, an integration an update enabled) are merged into what is kept; the demo
+    store's own entries are kept current too.
+    """
     state = _local_state()
-    if not state or state.get("endpoint") != endpoint:
+    if not state or state.get("endpoint") != endpoint or not (secrets or admin_key):
         return
-    state.setdefault("stores", {})[store_id] = secrets
+    state.setdefault("stores", {}).setdefault(store_id, {}).update(secrets)
+    demo = state.get("demo") or {}
+    if demo.get("store_id") == store_id:
+        demo.update({f"{name}_webhook_secret": secret for name, secret in secrets.items()})
+        if admin_key:
+            demo["admin_key"] = admin_key
     STATE_FILE.write_text(json.dumps(state, indent=2), encoding="utf-8")
     STATE_FILE.chmod(0o600)
 
@@ -226,10 +238,176 @@ def cmd_store_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_store_list(args: argparse.Namespace) -> int:
+    from urllib.parse import quote
+
+    endpoint, key = _target(args)
+    stores: list[dict[str, Any]] = []
+    after = ""
+    while True:
+        page = _call("GET", f"{endpoint}/v1/admin/stores?limit=1000&after={quote(after)}", key)
+        stores += page["stores"]
+        after = page.get("next") or ""
+        if not after:
+            break
+    if args.json:
+        print(json.dumps(stores, indent=2))
+        return 0
+    if not stores:
+        print("No stores registered.")
+        return 0
+    width = max(len(store["id"]) for store in stores)
+    print(f"{'ID':<{width}}  {'VERSION':>7}  {'CREATED':<20}  NAME")
+    for store in stores:
+        print(f"{store['id']:<{width}}  {store['version']:>7}  {store['created_at']:<20}  {store['name']}")
+    return 0
+
+
+def _confirm(question: str) -> bool:
+    try:
+        answer = input(question)
+    except EOFError:
+        return False
+    return answer.strip().lower() in {"y", "yes"}
+
+
+def cmd_store_update(args: argparse.Namespace) -> int:
+    from functions.stores.changes import diff, readable
+    from functions.stores.models import StoreConfig
+
+    body = _load_config(Path(args.config), args.secret or [])
+    endpoint, key = _target(args)
+    store_id = body["config"]["id"]
+    current = _call("GET", f"{endpoint}/v1/admin/stores/{store_id}", key)
+    version = int(current.get("version") or 1)
+    wanted = StoreConfig.model_validate(body["config"]).model_dump(mode="json")
+    lines = readable(diff(current["config"], wanted))
+    if not lines and not body["webhook_secrets"]:
+        print(f"Nothing to change: store {store_id} already has this configuration (version {version}).")
+        return 0
+    print(f"Changes to store {store_id} (version {version}):")
+    for line in lines:
+        print(f"  {line}")
+    if not args.yes and not _confirm(f"Apply {len(lines)} change(s) to {store_id}? [y/N] "):
+        print("Nothing changed (pass --yes to apply without asking).")
+        return 1
+    result = _call("PUT", f"{endpoint}/v1/admin/stores/{store_id}", key, {**body, "version": version})
+    issued: dict[str, str] = result.get("webhook_secrets") or {}
+    _remember_secrets(endpoint, store_id, issued)
+    print(f"Updated store {store_id}: now at version {result['version']}.")
+    if issued:
+        print("\nNew webhook secrets, shown once, keep them safe:")
+        for name, secret in issued.items():
+            print(f"  {name + ' secret':<18} {secret}")
+    _print_identity(result.get("sender_identity") or {})
+    return 0
+
+
+def cmd_store_rotate_secret(args: argparse.Namespace) -> int:
+    endpoint, key = _target(args)
+    body: dict[str, Any] = {}
+    if args.secret:
+        body["secret"] = args.secret
+    if args.grace_hours is not None:
+        body["grace_hours"] = args.grace_hours
+    url = f"{endpoint}/v1/admin/stores/{args.store_id}/secrets/{args.integration}/rotate"
+    result = _call("POST", url, key, body)
+    _remember_secrets(endpoint, args.store_id, {args.integration: result["secret"]})
+    print(f"New {args.integration} webhook secret for store {args.store_id} (shown once, keep it safe):")
+    print(f"  {result['secret']}")
+    until = result.get("previous_valid_until")
+    if until is None:
+        print("There was no previous secret.")
+    elif args.grace_hours == 0:
+        print("The previous secret stopped working at once.")
+    else:
+        print(
+            f"The previous secret keeps working until {until}: set the new one at the platform before then."
+        )
+    if args.integration == "shopify" and not args.secret:
+        print("Note: Shopify signs with the secret it shows you; pass that one with --secret.")
+    return 0
+
+
+def cmd_store_rotate_admin_key(args: argparse.Namespace) -> int:
+    endpoint, key = _target(args)
+    result = _call("POST", f"{endpoint}/v1/admin/stores/{args.store_id}/admin-key/rotate", key)
+    _remember_secrets(endpoint, args.store_id, {}, admin_key=result["admin_key"])
+    print(f"New admin API key for store {args.store_id} (shown once, keep it safe):")
+    print(f"  {result['admin_key']}")
+    print("The previous key stopped working at once.")
+    return 0
+
+
+def cmd_store_history(args: argparse.Namespace) -> int:
+    endpoint, key = _target(args)
+    result = _call("GET", f"{endpoint}/v1/admin/stores/{args.store_id}/history?limit={args.limit}", key)
+    for entry in result["history"]:
+        print(f"{entry['at']}  v{entry['version']}  {entry['actor']}  {entry['action']}: {entry['summary']}")
+        for change in entry["changes"]:
+            print(f"    {change['path']}: {change['old']} -> {change['new']}")
+    return 0
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     from aftercare.devstack.runner import serve
 
     return serve(args.host, args.port, demo=args.demo, verbose=args.verbose)
+
+
+def _target_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--endpoint", help="API base URL (default: the running local stack)")
+    sub.add_argument("--operator-key", help="operator key (default: $AFTERCARE_OPERATOR_KEY or local stack)")
+
+
+def _store_management_parsers(store: Any) -> None:
+    listing = store.add_parser("list", help="list the registered stores (id, name, version, created)")
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    listing.set_defaults(func=cmd_store_list)
+    update = store.add_parser("update", help="change a store's configuration (shows the difference first)")
+    update.add_argument("--config", required=True, help="path to store.yaml (its id names the store)")
+    update.add_argument(
+        "--secret",
+        action="append",
+        metavar="INTEGRATION=VALUE",
+        help="the platform's secret for an integration this update enables (e.g. shopify=...)",
+    )
+    update.add_argument("--yes", action="store_true", help="apply without asking")
+    update.set_defaults(func=cmd_store_update)
+    secret = store.add_parser(
+        "rotate-secret", help="issue a new webhook secret; the old one stays valid a while"
+    )
+    secret.add_argument("store_id")
+    secret.add_argument("--integration", required=True, choices=["shopify", "woocommerce", "generic"])
+    secret.add_argument("--secret", help="the new secret when the platform dictates it (Shopify)")
+    secret.add_argument(
+        "--grace-hours",
+        type=int,
+        help="how long the old secret keeps verifying (default 72; 0 stops it at once, for a leaked secret)",
+    )
+    secret.set_defaults(func=cmd_store_rotate_secret)
+    key = store.add_parser("rotate-admin-key", help="issue a new admin API key; the old one stops at once")
+    key.add_argument("store_id")
+    key.set_defaults(func=cmd_store_rotate_admin_key)
+    history = store.add_parser("history", help="print a store's config history, newest first")
+    history.add_argument("store_id")
+    history.add_argument("--limit", type=int, default=50, help="entries to show (1-200)")
+    history.set_defaults(func=cmd_store_history)
+    for sub in (listing, update, secret, key, history):
+        _target_options(sub)
+
+
+def cmd_insights_rebuild(args: argparse.Namespace) -> int:
+    """Recompute a store's insights counters from the source tables (idempotent: run it again freely)."""
+    endpoint, key = _target(args)
+    result = _call("POST", f"{endpoint}/v1/admin/stores/{args.store}/insights/rebuild", key)
+    read = result["read"]
+    print(f"Rebuilt the insights of store {result['store_id']} at {endpoint} in {result['seconds']} s")
+    print(
+        f"  read {read['answers']} answers, {read['requests']} requests, {read['flags']} flags, "
+        f"{read['returns']} returns; wrote {result['weeks']} weeks ({result['writes']} writes)"
+    )
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -266,6 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--operator-key", help="operator key (default: $AFTERCARE_OPERATOR_KEY or local stack)"
         )
         sub.set_defaults(func=func)
+    _store_management_parsers(store)
     send = commands.add_parser("send-event", help="sign a payload with a store's secret and post it")
     send.add_argument("--store", required=True, help="store id")
     send.add_argument("--file", required=True, help="the JSON payload, sent byte for byte")
@@ -277,6 +456,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     send.add_argument("--endpoint", help="API base URL (default: the running local stack)")
     send.set_defaults(func=cmd_send_event)
+    insights = commands.add_parser("insights", help="the insights counters").add_subparsers(
+        dest="insights_command", required=True
+    )
+    rebuild = insights.add_parser("rebuild", help="recompute a store's insights counters from its data")
+    rebuild.add_argument("--store", required=True, help="store id")
+    _target_options(rebuild)
+    rebuild.set_defaults(func=cmd_insights_rebuild)
     return parser
 
 

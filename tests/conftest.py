@@ -121,7 +121,7 @@ class DevStackProcess:
         self._ready = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        if not self._ready.wait(90):
+        if not self._ready.wait(180):  # the demo history takes ~20 s alone, longer beside other tests
             self.stop()
             raise RuntimeError("local stack did not start:\n" + "".join(self.output))
 

@@ -1,4 +1,5 @@
-"""The dev console at ``/_dev/``: outbox, simulated clock, schedules, streams, state machines.
+"""The dev console at ``/_dev/``: outbox, simulated clock, schedules, streams, state machines, and a
+one-click way into a store's workspace.
 
 Registered on the app only by ``aftercare dev``; the deployed package never contains these routes.
 """
@@ -112,6 +113,7 @@ def _overview() -> dict[str, Any]:
             for m in stack.pump.mappings
         ],
         "demo": {k: v for k, v in stack.demo.items() if k != "secrets"},
+        "demo_data": stack.demo_data.get("line", ""),
     }
 
 
@@ -243,3 +245,37 @@ def take_refund(store_id: str) -> Any:
     headers = {name.lower(): value for name, value in request.headers.items()}
     status, answer = desk.take(store_id, headers, body, secrets)
     return json_response(answer, status)
+
+
+@route(blueprint, "/workspace/{store_id}", methods=("POST",), content_types=[_FORM, "application/json"])
+def open_workspace(store_id: str) -> Any:
+    """Sign in to a store's workspace as its first owner and go there (the console's button).
+
+    The workspace's own way in is a magic link by email, which works locally too (the link lands in the
+    outbox); this skips the round trip. A POST, because it signs someone in. The session is the one a
+    magic link would give (``functions.workspace.session``): 12 hours, HttpOnly, SameSite=Strict, not
+    ``Secure`` on plain http://127.0.0.1.
+    """
+    from functions.composition import adapters
+    from functions.shared.errors import NotFound
+    from functions.workspace import session, web
+
+    root = adapters()
+    try:
+        store = root.stores.get(store_id[:64])
+    except NotFound:
+        raise ApiError(404, "not_found", f"No store {store_id}.") from None
+    owners = store.config.staff.owners
+    if not owners:
+        raise ApiError(
+            409,
+            "no_owner",
+            f"Store {store.id} has no owner: list one under staff.owners to open its workspace.",
+        )
+    token = session.issue(root.signing_key, store.id, str(owners[0]), "owner")
+    headers: dict[str, str | list[str]] = {
+        "Location": f"{web.INBOX_PATH}/",
+        "Set-Cookie": session.set_cookie(token, secure=web.secure_cookies()),
+        "Cache-Control": "no-store",
+    }
+    return Response(body="", status_code=303, headers=headers)

@@ -22,6 +22,7 @@ from typing import Any
 
 FUNCTION_PREFIX = "aftercare-local"
 STATE_FILE = Path(".aftercare") / "dev.json"
+DEMO_OWNER = "owner@demo-outfitters.example"
 SFN_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 
 
@@ -111,8 +112,11 @@ def start(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, verb
     from moto.server import ThreadedMotoServer
 
     from aftercare.devstack.motolock import serialize_dynamodb
+    from aftercare.devstack.mototx import cached_module_list, cheap_transaction_backups
 
     serialize_dynamodb()  # DynamoDB makes each conditional write and transaction atomic; moto must too
+    cheap_transaction_backups()  # a transaction costs what it touches; stream readers survive a rollback
+    cached_module_list()  # moto's server no longer lists its own package on every request
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
     moto_host, moto_port = moto.get_host_and_port()
@@ -165,12 +169,12 @@ def start(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, verb
     stack.next_due_hints.append(lambda: composition.adapters().outreach.next_due())
     console.attach(stack)
     app.register_blueprint(console.blueprint, url_prefix="/_dev")
-    if demo:
-        stack.demo = create_demo_store(base_url)
 
     stop = threading.Event()
     http_thread = threading.Thread(target=server.serve_forever, name="aftercare-http", daemon=True)
     http_thread.start()
+    if demo:
+        create_demo(stack, base_url)
 
     def loop() -> None:
         while not stop.wait(1.0):
@@ -186,8 +190,45 @@ def start(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, verb
     return Running(base_url, moto_url, stack, stop, [http_thread, loop_thread], [server, moto])
 
 
+def create_demo(stack: Any, base_url: str) -> None:
+    """The demo store, created eight weeks ago, and eight weeks of its history (``aftercare.devstack.demo``).
+
+    Runs before the banner is printed and before the background loop starts, so nobody sees the clock in
+    the past: the stack is ready when it says so, with the history in place.
+    """
+    from aftercare.devstack import demo
+    from functions.composition import adapters
+    from functions.shared.observability import logger
+
+    start = demo.history_start()
+    demo.rewind(start)
+    quiet = logger.log_level
+    logger.setLevel("WARNING")  # hundreds of sweeps in a few seconds: their INFO lines would bury the banner
+    try:
+        stack.demo = create_demo_store(base_url)
+        store = demo.Demo(
+            base_url,
+            stack.demo["store_id"],
+            stack.demo["generic_webhook_secret"],
+            stack.demo["admin_key"],
+            tuple(str(a) for a in adapters().stores.get(stack.demo["store_id"]).config.staff.alert_emails),
+        )
+        print(f"Making {demo.WEEKS} weeks of demo history (about 20 s)...", flush=True)
+        try:
+            stack.demo_data = demo.generate(stack, store, start).as_dict()
+        except Exception as error:  # the stack is still worth starting: say what went wrong
+            logger.exception("demo data generation failed")
+            stack.demo_data = {
+                "line": f"not generated ({type(error).__name__}: {error})",
+                "problems": [str(error)],
+            }
+    finally:
+        demo.land()  # whatever happened, the clock runs with the wall again
+        logger.setLevel(quiet)
+
+
 def create_demo_store(base_url: str) -> dict[str, Any]:
-    """Register examples/store.yaml as the demo store; return its URLs and secrets."""
+    """Register examples/store.yaml as the demo store (with an owner); return its URLs and secrets."""
     import yaml
 
     from aftercare.infra import ROOT
@@ -199,6 +240,8 @@ def create_demo_store(base_url: str) -> dict[str, Any]:
     config["id"], config["name"] = "demo", "Demo Store"  # leaves examples/store.yaml free to create
     config["sender"]["name"] = "Demo Store"
     config.setdefault("returns", {})["refund_endpoint"] = f"{base_url}/_dev/refunds/demo"  # the stand-in
+    staff = config.setdefault("staff", {})
+    staff["owners"] = staff.get("owners") or [DEMO_OWNER]  # someone to sign in to the workspace as
     root = adapters()
     created = service.create_store(
         StoreCreateRequest(config=config), root.stores, allow_loopback=root.settings.allow_loopback_endpoints
@@ -207,6 +250,7 @@ def create_demo_store(base_url: str) -> dict[str, Any]:
     view = service.public_view(created.store, base_url)
     return {
         "store_id": created.store.id,
+        "owner": str(created.store.config.staff.owners[0]),
         "admin_key": created.admin_key,
         **{f"{name}_webhook_url": url for name, url in view["webhook_urls"].items()},
         **{f"{name}_webhook_secret": secret for name, secret in created.webhook_secrets.items()},
@@ -220,6 +264,7 @@ def write_state(running: Running, path: Path = STATE_FILE) -> None:
         "operator_key": running.stack.operator_key,
         "pid": os.getpid(),
         "demo": running.stack.demo,
+        "demo_data": running.stack.demo_data,
     }
     path.write_text(json.dumps(state, indent=2), encoding="utf-8")
     path.chmod(0o600)
@@ -246,6 +291,12 @@ def serve(host: str, port: int, *, demo: bool, verbose: bool, state_file: Path =
     if running.stack.demo:
         lines.append("  Demo store (secrets are shown once):")
         lines.extend(f"    {key:<28} {value}" for key, value in running.stack.demo.items())
+        lines += [
+            f"  Workspace    {running.base_url}/workspace/",
+            f"               signed in as {running.stack.demo['owner']} by the button on the dev console",
+        ]
+    if running.stack.demo_data:
+        lines.append(f"  Demo data    {running.stack.demo_data['line']}")
     lines += ["", "Create a store:  aftercare store create --config examples/store.yaml", "Stop: Ctrl-C", ""]
     print("\n".join(lines), flush=True)
     try:

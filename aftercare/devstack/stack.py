@@ -26,6 +26,7 @@ class DevStack:
     operator_key: str = ""
     next_due_hints: list[NextDue] = field(default_factory=list)
     demo: dict[str, Any] = field(default_factory=dict)
+    demo_data: dict[str, Any] = field(default_factory=dict)  # what ``aftercare.devstack.demo`` generated
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def tick(self) -> dict[str, Any]:

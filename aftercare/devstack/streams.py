@@ -8,6 +8,7 @@ ReportBatchItemFailures semantics); one that raises has the whole batch retried.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,7 +27,6 @@ class Mapping:
     handler: Any
     batch_size: int = 100
     max_retries: int = 3
-    iterators: dict[str, str | None] = field(default_factory=dict)
     pending: list[dict[str, Any]] = field(default_factory=list)
     attempts: int = 0
     delivered: int = 0
@@ -47,10 +47,20 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+@dataclass
+class _Stream:
+    """Where the pump stands in one stream. Every mapping on the stream is fed from one read, as Lambda's
+    pollers each read the whole stream: two consumers of one table cost one ``GetRecords`` per pass."""
+
+    iterators: dict[str, str | None] = field(default_factory=dict)  # shard id -> next iterator (None: closed)
+    described: bool = False  # shards known; described again once one closes (its children appear)
+
+
 class StreamPump:
     def __init__(self, mappings: list[Mapping]) -> None:
         self.mappings = mappings
         self._client: Any = None
+        self._streams: dict[str, _Stream] = {}
 
     @property
     def client(self) -> Any:
@@ -58,25 +68,30 @@ class StreamPump:
             self._client = boto3.session.Session(region_name=REGION).client("dynamodbstreams")
         return self._client
 
-    def _fetch(self, mapping: Mapping) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = []
-        shards = self.client.describe_stream(StreamArn=mapping.stream_arn)["StreamDescription"].get(
-            "Shards", []
-        )
+    def _describe(self, stream_arn: str, stream: _Stream) -> None:
+        shards = self.client.describe_stream(StreamArn=stream_arn)["StreamDescription"].get("Shards", [])
         for shard in shards:
-            shard_id = shard["ShardId"]
-            iterator = mapping.iterators.get(shard_id)
-            if shard_id not in mapping.iterators:
-                iterator = self.client.get_shard_iterator(
-                    StreamArn=mapping.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+            if shard["ShardId"] not in stream.iterators:
+                stream.iterators[shard["ShardId"]] = self.client.get_shard_iterator(
+                    StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
                 )["ShardIterator"]
+        stream.described = bool(stream.iterators)
+
+    def _fetch(self, stream_arn: str) -> list[dict[str, Any]]:
+        stream = self._streams.setdefault(stream_arn, _Stream())
+        if not stream.described:
+            self._describe(stream_arn, stream)
+        records: list[dict[str, Any]] = []
+        for shard_id, iterator in list(stream.iterators.items()):
             if iterator is None:
                 continue
             response = self.client.get_records(ShardIterator=iterator, Limit=1000)
-            mapping.iterators[shard_id] = response.get("NextShardIterator")
+            stream.iterators[shard_id] = response.get("NextShardIterator")
+            if stream.iterators[shard_id] is None:
+                stream.described = False  # the shard closed: look for the shards that continue it
             for record in response.get("Records", []):
                 record = _jsonable(record)
-                record["eventSourceARN"] = mapping.stream_arn
+                record["eventSourceARN"] = stream_arn
                 records.append(record)
         return records
 
@@ -114,8 +129,11 @@ class StreamPump:
     def pump(self) -> int:
         """One pass over every stream; returns how many records were handled."""
         handled = 0
+        fetched: dict[str, list[dict[str, Any]]] = {}
         for mapping in self.mappings:
-            mapping.pending.extend(self._fetch(mapping))
+            if mapping.stream_arn not in fetched:
+                fetched[mapping.stream_arn] = self._fetch(mapping.stream_arn)
+            mapping.pending.extend(copy.deepcopy(fetched[mapping.stream_arn]))  # each consumer its own copy
             while mapping.pending:
                 before = len(mapping.pending)
                 handled += self._deliver(mapping)

@@ -45,3 +45,19 @@ def test_advance_buttons_move_the_simulated_clock(page: Any, devstack: DevStackP
     page.get_by_role("button", name="+1 hour").click()
     page.wait_for_load_state()
     assert shown_time(page) - after >= timedelta(hours=1)
+
+
+def test_workspace_button_opens_the_demo_workspace(
+    page: Any, devstack: DevStackProcess, tmp_path: Path
+) -> None:
+    # Given the console, When the developer presses the demo store's workspace button
+    page.goto(f"{devstack.url}/_dev/")
+    assert "weeks of history" in page.get_by_test_id("demo-data").inner_text()
+    page.get_by_role("button", name="Open the workspace").click()
+    page.wait_for_load_state()
+
+    # Then the store's inbox opens, signed in as its owner, with the demo history's flags in it
+    assert page.url.endswith("/workspace/")
+    assert devstack.state["demo"]["owner"] in page.content()
+    assert "Overdue by" in page.content()
+    page.screenshot(path=str(tmp_path / "demo-workspace.png"), full_page=True)
