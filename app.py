@@ -9,8 +9,12 @@ from typing import Any
 
 from chalice.app import Chalice, CloudWatchEvent, Rate
 
+from functions.digest import handlers as digests
+from functions.digest.routes import blueprint as digest_unsubscribe
 from functions.flags import handlers as flagging
 from functions.flags.routes import blueprint as staff
+from functions.insights import handlers as counting
+from functions.insights.routes import blueprint as insights
 from functions.orders.routes import blueprint as orders
 from functions.outreach import handlers as sending
 from functions.outreach.routes import blueprint as unsubscribe
@@ -21,6 +25,8 @@ from functions.returns.routes import blueprint as returns
 from functions.shared import http, observability
 from functions.stores.routes import blueprint as stores
 from functions.webhooks.routes import blueprint as webhooks
+from functions.workspace.requests import blueprint as request_history
+from functions.workspace.routes import blueprint as workspace
 
 app = Chalice(app_name="aftercare")
 app.register_middleware(observability.middleware, "all")
@@ -33,6 +39,10 @@ app.register_blueprint(unsubscribe)
 app.register_blueprint(surveys)
 app.register_blueprint(staff)
 app.register_blueprint(returns)
+app.register_blueprint(request_history)
+app.register_blueprint(workspace)
+app.register_blueprint(insights)
+app.register_blueprint(digest_unsubscribe)
 
 
 @app.schedule(
@@ -50,6 +60,11 @@ def ses_events(event: dict[str, Any], context: Any) -> dict[str, int]:
 @app.lambda_function(name="flag_responses")
 def flag_responses(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return flagging.flag_responses(event, context)
+
+
+@app.lambda_function(name="count_insights")
+def count_insights(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return counting.count_insights(event, context)
 
 
 @app.schedule(Rate(15, unit=Rate.MINUTES), name="escalate", description="Escalate flags past their SLA")
@@ -74,3 +89,12 @@ def returns_refund(event: dict[str, Any], context: Any) -> Any:
 )
 def returns_deadlines(event: CloudWatchEvent) -> dict[str, int]:
     return workflow.returns_deadlines(event)
+
+
+@app.schedule(
+    Rate(1, unit=Rate.HOURS),
+    name="digest",
+    description="Email each store's owners the weekly digest (Monday 09:00 in the store's timezone)",
+)
+def digest(event: CloudWatchEvent) -> dict[str, int]:
+    return digests.digest(event)

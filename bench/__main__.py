@@ -11,7 +11,7 @@ if str(ROOT) not in sys.path:
 
 
 def main() -> int:
-    from bench import alerts, coldstart, cost, ingest, sweep
+    from bench import alerts, coldstart, cost, ingest, insights, sweep
 
     print(coldstart.report(coldstart.run()))
     print()
@@ -21,6 +21,8 @@ def main() -> int:
     print(sweep.report(sweep.run()))
     print()
     print(alerts.report(alerts.run()))
+    print()
+    print(insights.report(insights.run()))
     print()
     print(cost.report(cost.run()))
     print(f"\nFigures written to {Path(__file__).parent / 'results.json'}")

@@ -19,11 +19,14 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from functions.customers.store import CustomerRepository
+    from functions.digest.ports import Ports as DigestPorts
     from functions.flags.ports import Ports as FlagPorts
     from functions.flags.sentiment import Analyzer
     from functions.flags.store import FlagRepository
+    from functions.insights.ports import Ports as InsightsPorts
     from functions.insights.store import InsightsRepository
     from functions.orders.store import OrderRepository
+    from functions.outreach.ports import HistoryPorts
     from functions.outreach.ports import Ports as SweepPorts
     from functions.outreach.store import OutreachQueue
     from functions.responses.ports import Ports as ResponsePorts
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
     from functions.stores.store import StoreRepository
     from functions.webhooks.idempotency import PowertoolsOnce
     from functions.webhooks.ports import Ports as WebhookPorts
+    from functions.workspace.ports import Ports as WorkspacePorts
     from functions.workspace.store import WorkspaceRepository
 
 
@@ -228,5 +232,71 @@ def returns_ports() -> ReturnPorts:
         refunds=found.refunds,
         signing_key=lambda: found.signing_key,
         clock=found.clock,
+        base_url=found.settings.public_base_url,
+    )
+
+
+def request_history_ports() -> HistoryPorts:
+    """The workspace's request history: the outreach table's history reads and the sweep's ports."""
+    from functions.outreach.ports import HistoryPorts
+
+    return HistoryPorts(history=adapters().outreach, sweep=sweep_ports())
+
+
+def insights_ports() -> InsightsPorts:
+    """Insights: the counters, the stores, and the four source tables whose streams and items it counts."""
+    from functions.insights.counting import Source
+    from functions.insights.ports import Ports
+
+    found = adapters()
+    settings = found.settings
+    return Ports(
+        insights=found.insights,
+        stores=found.stores,
+        outreach=found.outreach,
+        responses=found.responses,
+        flags=found.flags,
+        returns=found.returns,
+        clock=found.clock,
+        sources={
+            settings.responses_table: Source.RESPONSES,
+            settings.outreach_table: Source.OUTREACH,
+            settings.flags_table: Source.FLAGS,
+            settings.returns_table: Source.RETURNS,
+        },
+    )
+
+
+def workspace_ports() -> WorkspacePorts:
+    """The workspace: stores (and their history), its own table, flags, returns, mail, links, the clock."""
+    from functions.workspace.ports import Ports
+
+    found = adapters()
+    return Ports(
+        stores=found.stores,
+        workspace=found.workspace,
+        flags=found.flags,
+        returns=found.returns,
+        mailer=found.mailer,
+        clock=found.clock,
+        signing_key=lambda: found.signing_key,
+        base_url=found.settings.public_base_url,
+    )
+
+
+def digest_ports() -> DigestPorts:
+    """The weekly digest: the store registry, its markers and opt-outs, counters, answers, flags, mail."""
+    from functions.digest.ports import Ports
+
+    found = adapters()
+    return Ports(
+        stores=found.stores,
+        digests=found.workspace,
+        insights=found.insights,
+        responses=found.responses,
+        flags=found.flags,
+        mailer=found.mailer,
+        clock=found.clock,
+        signing_key=lambda: found.signing_key,
         base_url=found.settings.public_base_url,
     )

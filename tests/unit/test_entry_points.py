@@ -23,6 +23,8 @@ CAPABILITY_HANDLERS = (
     "functions.outreach.handlers",
     "functions.flags.handlers",
     "functions.returns.handlers",
+    "functions.insights.handlers",
+    "functions.digest.handlers",
 )
 
 
@@ -41,10 +43,12 @@ def test_every_function_is_declared_on_the_app() -> None:
         "sweep",
         "ses_events",
         "flag_responses",
+        "count_insights",
         "escalate",
         "returns_step",
         "returns_refund",
         "returns_deadlines",
+        "digest",
     }
     assert {handler.rpartition(".")[0] for _, handler in functions} == {"app"}
 
