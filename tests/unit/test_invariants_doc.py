@@ -21,9 +21,12 @@ SHORT = {"ledger": "orders.ledger", "planning": "orders.planning", "sweep": "out
 CLASSES = {
     "CustomerRepository": "customers.store",
     "FlagRepository": "flags.store",
+    "InsightsRepository": "insights.store",
     "OrderRepository": "orders.store",
     "OutreachQueue": "outreach.store",
     "ResponseRepository": "responses.store",
+    "StoreRepository": "stores.store",
+    "WorkspaceRepository": "workspace.store",
 }
 NOT_CODE = {"outreach.max_lateness"}  # a store setting, not a function
 
