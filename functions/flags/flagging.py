@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from functions.customers.store import customer_key
@@ -10,6 +11,7 @@ from functions.flags.emails import flag_email
 from functions.flags.models import AlertStatus, AlreadyDone, Flagging
 from functions.flags.store import flag_id
 from functions.shared import clock
+from functions.shared.business_hours import NoBusinessTime, add_business_time
 from functions.shared.mailer import PermanentSendError, TransientSendError
 from functions.shared.observability import logger, metrics
 
@@ -104,8 +106,22 @@ def build_flag(
         "sentiment": _sentiment(verdict),
         "history": _history(answer, customer, store.id, ports),
         "created_at": clock.isoformat(now),
-        "sla_deadline": clock.isoformat(now + store.config.alerts.sla),
+        "sla_deadline": clock.isoformat(sla_deadline(store, now)),
     }
+
+
+def sla_deadline(store: Store, flagged_at: datetime) -> datetime:
+    """When a reply is due: the store's SLA counted in its business hours (every hour without them).
+
+    Opening hours that stay closed for years (holidays covering every open day) cannot give a deadline;
+    the SLA then counts every hour rather than never escalating, and the problem is logged.
+    """
+    config = store.config
+    try:
+        return add_business_time(flagged_at, config.alerts.sla, config.business_hours, config.timezone)
+    except NoBusinessTime as closed:
+        logger.warning("SLA counts every hour", extra={"store_id": store.id, "why": str(closed)})
+        return flagged_at + config.alerts.sla
 
 
 def alert(flag: dict[str, Any], store: Store, ports: Ports) -> None:

@@ -6,23 +6,22 @@ confirmed; the page shows beforehand whether an offer is possible and what the p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from functions.flags.models import ActionRefused, OfferKind, OfferMade
-from functions.flags.staff import StaffView, claim, log_action
+from functions.flags.models import OfferKind, OfferMade
+from functions.flags.staff import Refused, StaffView, claim, log_action
 from functions.shared.errors import NotFound
 
 if TYPE_CHECKING:
     from functions.flags.ports import Ports
-    from functions.orders.models import LineItem
+    from functions.orders.models import LineItem, OrderFacts
     from functions.orders.store import StoredOrder
+    from functions.shared.i18n import Translator
 
-NO_LINES = (
-    "Aftercare has no line items for this order, so it cannot offer a refund or return here. "
-    "Use your store's admin."
-)
+NO_LINES = "staff_offer_no_lines"  # catalog keys of why no offer is possible
+NOTHING_LEFT = "staff_offer_nothing_left"
 
 
 @dataclass(frozen=True)
@@ -30,8 +29,33 @@ class OfferContext:
     """What a staff offer on this flag would return: the order line, and how the policy sees it."""
 
     line_item_id: str | None
-    problem: str  # why no offer is possible at all (empty: possible)
+    problem: str  # why no offer is possible at all, in English (empty: possible)
     warnings: list[str]  # why the store's policy would refuse a customer asking for the same
+    refusal: Refused | None = field(default=None, compare=False)  # the problem, to say in any language
+
+    def said(self, t: Translator) -> str:
+        """Why no offer is possible, in ``t``'s language (empty: possible)."""
+        return self.refusal.said(t) if self.refusal is not None else self.problem
+
+    def warnings_said(self, t: Translator) -> str:
+        """The policy's warnings, in ``t``'s language, as one text."""
+        from functions.returns.wording import policy_said
+
+        return " ".join(policy_said(t, warning) for warning in self.warnings)
+
+
+def _unavailable(line_item_id: str | None, key: str, **keys: str) -> OfferContext:
+    refusal = Refused(key, keys=keys)
+    return OfferContext(line_item_id, refusal.message, [], refusal)
+
+
+def _closed_key(facts: OrderFacts) -> str:
+    """Why nothing of the order can be offered any more, as a catalog key (``ledger.closed_because``)."""
+    if facts.cancelled_at is not None:
+        return "staff_offer_order_cancelled"
+    if facts.fully_refunded_at is not None:
+        return "staff_offer_order_refunded"
+    return "staff_offer_all_held"
 
 
 def _flagged_line(view: StaffView, stored: StoredOrder | None) -> LineItem | None:
@@ -55,10 +79,9 @@ def offer_context(view: StaffView, ports: Ports) -> OfferContext:
     stored = ports.orders.get_order(view.store.id, str(view.flag["order_id"]))
     line = _flagged_line(view, stored)
     if stored is None or line is None:
-        return OfferContext(None, NO_LINES, [])
+        return _unavailable(None, NO_LINES)
     if ledger.returnable(stored.facts, stored.ledger).get(line.id, 0) < 1:
-        why = ledger.closed_because(stored.facts) or "every unit of this item is in a return or refunded"
-        return OfferContext(line.id, f"Nothing left to offer: {why}.", [])
+        return _unavailable(line.id, NOTHING_LEFT, why=_closed_key(stored.facts))
     described = [{"name": line.name, "product_type": line.product_type}]
     warnings = policy.outside_policy(
         described, view.store.config, _delivered_at(view, stored), ports.clock.now()
@@ -69,16 +92,12 @@ def offer_context(view: StaffView, ports: Ports) -> OfferContext:
 def _offerable(view: StaffView, kind: str, ports: Ports, outside_policy_ok: bool) -> tuple[OfferKind, str]:
     """The offer's kind and line item, or ``ActionRefused`` saying why it cannot be made."""
     if kind not in set(OfferKind):
-        raise ActionRefused("Choose a refund, a return or a replacement.")
+        raise Refused("staff_error_choose_offer")
     context = offer_context(view, ports)
     if context.problem or context.line_item_id is None:
-        raise ActionRefused(context.problem)
+        raise context.refusal or Refused(NO_LINES)
     if context.warnings and not outside_policy_ok:
-        raise ActionRefused(
-            "This offer is outside the store's return policy: "
-            + " ".join(context.warnings)
-            + " Tick the confirmation box to offer it anyway."
-        )
+        raise Refused("staff_error_outside_policy", words={"warnings": context.warnings_said})
     return OfferKind(kind), context.line_item_id
 
 
@@ -88,6 +107,7 @@ def offer(
     """Offer a refund, return or replacement of the flagged item: the units are held, the workflow starts."""
     from functions.orders import ledger
     from functions.returns.service import Requested, return_id_for
+    from functions.returns.wording import problem_said
 
     offered, line_item_id = _offerable(view, kind, ports, outside_policy_ok)
     claim(view, action_id, ports)
@@ -104,7 +124,8 @@ def offer(
         started = ports.returns.start(view.store, requested, view.actor)
     except (ledger.NotReturnable, NotFound) as refused:
         ports.flags.release_action(view.store.id, view.flag_id, action_id)
-        raise ActionRefused(f"The offer was not made: {refused.message}") from None
+        why = refused.message
+        raise Refused("staff_error_offer_failed", words={"reason": lambda t: problem_said(t, why)}) from None
     action = {"action": f"offer {offered.value}", "text": note[:1000], "return_id": started["return_id"]}
     log_action(view, action, ports, reply=False, resolve=False)
     return OfferMade(offered, started["return_id"])

@@ -18,51 +18,131 @@ from functions.stores.routes import require_store_admin
 
 if TYPE_CHECKING:
     from functions import composition
-    from functions.flags import models, offers, staff
+    from functions.flags import emails, models, offers, staff
     from functions.flags.ports import Ports
+    from functions.returns import emails as returns_emails
+    from functions.returns import wording
+    from functions.shared.i18n import Translator
 else:
     composition = lazy_module("functions.composition")
+    emails = lazy_module("functions.flags.emails")
     models = lazy_module("functions.flags.models")
     offers = lazy_module("functions.flags.offers")
     staff = lazy_module("functions.flags.staff")
+    returns_emails = lazy_module("functions.returns.emails")
+    wording = lazy_module("functions.returns.wording")
 
 
 blueprint = Blueprint(__name__)
 FORM = ["*/*"]  # pages answer HTML whatever is posted; the view reads the form it understands
 MAX_FORM_BYTES = 32 * 1024
 STATUSES = ("open", "overdue", "resolved")
-LINK_TEXTS = {  # what the holder of a staff link that does not open is told, by ``links.problem`` status
-    410: ("This link has expired", "Staff links last 14 days. Open the flag from a newer alert."),
-    404: ("Nothing to show", "The flagged answer this link points to does not exist."),
-    400: ("This link does not work", "It may have been copied incompletely or changed."),
+LINK_TEXTS = {  # what the holder of a staff link that does not open is told (catalog keys, by status)
+    410: ("staff_link_expired_title", "staff_link_expired"),
+    404: ("staff_link_missing_title", "staff_link_missing"),
+    400: ("staff_link_broken_title", "staff_link_broken"),
+}
+ACTION_WORDS = {  # a flag's logged action -> its catalog text
+    "reply": "staff_action_reply",
+    "resolve": "staff_action_resolve",
+    "reopen": "staff_action_reopen",
+    "offer refund": "staff_action_offer_refund",
+    "offer return": "staff_action_offer_return",
+    "offer replacement": "staff_action_offer_replacement",
 }
 
 
-def _problem(error: Exception) -> Response:
+def _problem(error: Exception, ports: Ports) -> Response:
+    """The page of a link that does not open: in the store's language when the link proves whose store it
+    is (expired, or its flag is gone), else in English (a damaged link says nothing it can be trusted on)."""
     found = links.problem(error)
+    t = returns_emails.link_translator(error, lambda store_id: ports.stores.get(store_id, cached=True))
     heading, message = LINK_TEXTS[found.status]
-    return html_error(found.status, heading, message)
+    return html_error(found.status, t(heading), t(message, days=links.STAFF.ttl.days), locale=t.language)
+
+
+def _templates(view: staff.StaffView) -> dict[str, str]:
+    """The store's reply templates with the customer's first name and the store's name filled in."""
+    from functions.shared.texts import render_reply_template
+
+    config = view.store.config
+    customer = view.flag.get("customer") or {}
+    first = str(customer.get("name") or "").split(" ")[0] or "there"
+    return {
+        name: render_reply_template(text, name=first, store=config.name)
+        for name, text in config.alerts.reply_templates.items()
+    }
+
+
+def _log(t: Translator, view: staff.StaffView) -> list[dict[str, str]]:
+    """The flag's actions as the page lists them: when (store time), who, what, the note."""
+    return [
+        {
+            "at": emails.moment(t, view.store, str(a["at"])),
+            "actor": str(a.get("actor", "")),
+            "action": t(ACTION_WORDS[a["action"]])
+            if a.get("action") in ACTION_WORDS
+            else str(a.get("action")),
+            "text": str(a.get("text") or ""),
+        }
+        for a in view.flag.get("actions") or []
+    ]
+
+
+def _first_reply(t: Translator, view: staff.StaffView) -> str:
+    flag = view.flag
+    if not flag.get("first_reply_at"):
+        return ""
+    from functions.shared.i18n import format_duration
+
+    waited = timedelta(seconds=int(flag.get("seconds_to_first_reply", 0)))
+    return t(
+        "staff_first_reply_text",
+        moment=emails.moment(t, view.store, str(flag["first_reply_at"])),
+        duration=format_duration(waited, t.language),
+    )
+
+
+def _returns(t: Translator, view: staff.StaffView, ports: Ports) -> list[dict[str, Any]]:
+    """Returns offered from this flag, headed in the store's language, their steps in its time."""
+    found = []
+    for item in offers.offered_returns(view, ports):
+        request = item["request"]
+        heading = t(
+            "staff_offered_return",
+            outcome=returns_emails.outcome_word(t, str(request.get("outcome", ""))),
+            id=request["return_id"],
+            status=returns_emails.status_word(t, str(request.get("status", ""))),
+        )
+        zone = view.store.config.timezone
+        found.append({"heading": heading, "steps": [wording.audit_row(t, zone, s) for s in item["steps"]]})
+    return found
 
 
 def _page(
     view: staff.StaffView, ports: Ports, status: int = 200, notice: str = "", error: str = "", draft: str = ""
 ) -> Response:
     config = view.store.config
-    customer = view.flag.get("customer") or {}
-    first = str(customer.get("name") or "").split(" ")[0] or "there"
-    from functions.shared.texts import render_reply_template
-
-    templates = {
-        name: render_reply_template(text, name=first, store=config.name)
-        for name, text in config.alerts.reply_templates.items()
-    }
+    t = emails.staff_translator(view.store)
+    now = ports.clock.now()
+    overdue, due = emails.due(t, view.store, str(view.flag["sla_deadline"]), now)
+    templates = _templates(view)
+    current = view.answer or view.flag
+    offer = offers.offer_context(view, ports)
     return html_page(
         status,
         "pages/staff.html",
-        title=f"Flagged answer for {config.name}",
-        locale="en",
+        t=t,
+        title=t("staff_page_title", store=config.name),
+        locale=t.language,
         flag=view.flag,
         answer=view.answer,
+        comment=str(current.get("comment") or ""),
+        verdict=emails.verdict(t, view.flag, current.get("score")),
+        reasons=emails.reasons(t, view.flag),
+        history=emails.history(t, view.flag),
+        first_reply=_first_reply(t, view),
+        log=_log(t, view),
         store_name=config.name,
         action=links.STAFF.action(view.token_text),
         csrf=view.form_value,
@@ -72,10 +152,14 @@ def _page(
         draft=draft or next(iter(templates.values()), ""),
         notice=notice,
         error=error,
-        offers=models.OFFERS,
-        offer=offers.offer_context(view, ports),
-        overdue=clock.parse_iso(str(view.flag["sla_deadline"])) <= ports.clock.now(),
-        returns=offers.offered_returns(view, ports),
+        offers=[(kind, returns_emails.outcome_word(t, kind)) for kind in models.OFFERS],
+        offer=offer,
+        offer_problem=offer.said(t),
+        offer_warnings=offer.warnings_said(t),
+        overdue=overdue,
+        due=due,
+        business_left=emails.business_left(t, view.store, str(view.flag["sla_deadline"]), now),
+        returns=_returns(t, view, ports),
     )
 
 
@@ -85,26 +169,27 @@ def staff_page(token: str) -> Any:
     try:
         view = staff.open_staff(token, ports)
     except (tokens.TokenError, NotFound) as error:
-        return _problem(error)
+        return _problem(error, ports)
     return _page(view, ports)
 
 
 Form = dict[str, str]
+Notice = tuple[str, dict[str, str]]  # what the page confirms: a catalog key and its values
 
 
-def _reply(view: staff.StaffView, form: Form, ports: Ports) -> str:
+def _reply(view: staff.StaffView, form: Form, ports: Ports) -> Notice:
     staff.reply(
         view, form.get("reply", ""), form.get("action_id", ""), form.get("action") == "reply_resolve", ports
     )
-    return "Your reply was emailed to the customer."
+    return "staff_notice_replied", {}
 
 
-def _resolve(view: staff.StaffView, form: Form, ports: Ports) -> str:
+def _resolve(view: staff.StaffView, form: Form, ports: Ports) -> Notice:
     staff.resolve(view, form.get("note", ""), form.get("action_id", ""), ports)
-    return "Marked as resolved."
+    return "staff_notice_resolved", {}
 
 
-def _offer(view: staff.StaffView, form: Form, ports: Ports) -> str:
+def _offer(view: staff.StaffView, form: Form, ports: Ports) -> Notice:
     made = offers.offer(
         view,
         form.get("offer", ""),
@@ -113,15 +198,15 @@ def _offer(view: staff.StaffView, form: Form, ports: Ports) -> str:
         ports,
         outside_policy_ok=form.get("outside_policy_ok") == "1",
     )
-    return f"The {made.kind} was offered (request {made.return_id})."
+    return f"staff_notice_offered_{made.kind.value}", {"id": made.return_id}
 
 
-def _reopen(view: staff.StaffView, form: Form, ports: Ports) -> str:
+def _reopen(view: staff.StaffView, form: Form, ports: Ports) -> Notice:
     staff.reopen(view, ports)
-    return "Reopened: you can reply or make an offer again."
+    return "staff_notice_reopened", {}
 
 
-ACTIONS: dict[str, Callable[[staff.StaffView, Form, Ports], str]] = {
+ACTIONS: dict[str, Callable[[staff.StaffView, Form, Ports], Notice]] = {
     "reply": _reply,
     "reply_resolve": _reply,
     "resolve": _resolve,
@@ -134,33 +219,45 @@ def _form(data: bytes) -> Form:
     return {k: v[0] for k, v in parse_qs(data.decode("utf-8", "replace"), keep_blank_values=True).items()}
 
 
+def _refusal(t: Translator, refused: Exception) -> str:
+    if isinstance(refused, staff.Refused):
+        return refused.said(t)
+    return str(getattr(refused, "message", "")) or str(refused)
+
+
 @route(blueprint, "/staff/{token}", methods=("POST",), content_types=FORM)
 def staff_action(token: str) -> Any:
     ports = composition.flag_ports()
     try:
         view = staff.open_staff(token, ports)
     except (tokens.TokenError, NotFound) as error:
-        return _problem(error)
+        return _problem(error, ports)
+    t = emails.staff_translator(view.store)
     raw = blueprint.current_request.raw_body or b""
     data = raw.encode() if isinstance(raw, str) else raw
     if len(data) > MAX_FORM_BYTES:
-        return _page(view, ports, 413, error="The form is too large.")
+        return _page(view, ports, 413, error=t("staff_error_too_large"))
     form = _form(data)
     try:
         staff.check_form(view, form.get("csrf", ""), ports)
         act = ACTIONS.get(form.get("action", ""))
         if act is None:
-            return _page(view, ports, 422, error="Choose an action.")
+            return _page(view, ports, 422, error=t("staff_error_choose_action"))
         notice = act(view, form, ports)
     except models.ActionRefused as refused:
         return _page(
-            staff.open_staff(token, ports), ports, 422, error=refused.message, draft=form.get("reply", "")
+            staff.open_staff(token, ports),
+            ports,
+            422,
+            error=_refusal(t, refused),
+            draft=form.get("reply", ""),
         )
     except models.DuplicateReply:
-        notice = "This reply was already sent a moment ago; it was not sent again."
+        notice = "staff_notice_duplicate_reply", {}
     except models.AlreadyDone:
-        notice = "This was already done: submitting the form again changes nothing."
-    return _page(staff.open_staff(token, ports), ports, notice=notice)
+        notice = "staff_notice_already_done", {}
+    key, values = notice
+    return _page(staff.open_staff(token, ports), ports, notice=t(key, **values))
 
 
 # ------------------------------------------------------------------------------------- read API

@@ -7,6 +7,7 @@ so a form submitted twice acts once and a resolved flag refuses actions until it
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ from functions.customers.store import customer_key
 from functions.flags.emails import reply_email
 from functions.flags.models import ActionKind, ActionRefused, AlreadyDone, FlagResolved
 from functions.shared import clock, links, tokens
-from functions.shared.errors import NotFound
+from functions.shared.i18n import DEFAULT, Translator
 from functions.shared.mailer import PermanentSendError, TransientSendError
 from functions.shared.observability import metrics
 
@@ -25,6 +26,32 @@ if TYPE_CHECKING:
 
 MAX_REPLY = 5000
 REPLY_DEDUPE_WINDOW = timedelta(minutes=15)
+
+
+class Refused(ActionRefused):
+    """A refused staff action that names its catalog text, so the page says it in the store's language.
+
+    ``message`` keeps the English text (logs, tests); ``key`` and ``values`` are for the page.
+    """
+
+    def __init__(
+        self,
+        key: str,
+        *,
+        keys: Mapping[str, str] | None = None,
+        words: Mapping[str, Callable[[Translator], str]] | None = None,
+        **values: Any,
+    ) -> None:
+        self.key = key
+        self.keys = dict(keys or {})  # values that are catalog keys themselves ("why": "staff_offer_...")
+        self.words = dict(words or {})  # values said in the page's language (English that was stored ...)
+        self.values = values
+        super().__init__(self.said(Translator(DEFAULT)))
+
+    def said(self, t: Translator) -> str:
+        """The refusal in ``t``'s language."""
+        keys = {name: t(key) for name, key in self.keys.items()}
+        return t(self.key, **self.values, **keys, **{name: say(t) for name, say in self.words.items()})
 
 
 @dataclass
@@ -54,7 +81,7 @@ def open_staff(token_text: str, ports: Ports) -> StaffView:
     store = ports.stores.get(token.store_id, cached=True)
     flag = ports.flags.get(store.id, str(token.claims.get("f", "")))
     if flag is None:
-        raise NotFound("this flag does not exist")
+        raise links.Gone("this flag does not exist", store.id)
     pk, sk = str(flag["response_pk"]), str(flag["response_sk"])
     answer = ports.responses.get(store.id, pk.split("#", 1)[1], sk)
     return StaffView(token, token_text, store, flag, answer, links.STAFF.form_value(key, token))
@@ -63,7 +90,7 @@ def open_staff(token_text: str, ports: Ports) -> StaffView:
 def check_form(view: StaffView, presented: str, ports: Ports) -> None:
     """Refuse a form that was not shown for this link."""
     if not links.STAFF.form_matches(ports.signing_key(), view.token, presented):
-        raise ActionRefused("This form is out of date. Reload the page and try again.")
+        raise Refused("staff_error_stale_form")
 
 
 def _digest(reply_text: str) -> str:
@@ -74,15 +101,13 @@ def _digest(reply_text: str) -> str:
 def claim(view: StaffView, action_id: str, ports: Ports, reply_text: str | None = None) -> str | None:
     """Claim this form's action on the open flag (see ``Flags.claim_action``); returns the reply digest."""
     if not action_id or len(action_id) > 64:
-        raise ActionRefused("This form is incomplete. Reload the page and try again.")
+        raise Refused("staff_error_incomplete_form")
     digest = _digest(reply_text) if reply_text is not None else None
     since = clock.isoformat(ports.clock.now() - REPLY_DEDUPE_WINDOW)
     try:
         ports.flags.claim_action(view.store.id, view.flag_id, action_id, reply_digest=digest, since=since)
     except FlagResolved:
-        raise ActionRefused(
-            "This flag is resolved. Reopen it first if something still needs doing."
-        ) from None
+        raise Refused("staff_error_resolved") from None
     return digest
 
 
@@ -99,16 +124,16 @@ def _reply_body(view: StaffView, text: str, ports: Ports) -> str:
     """The reply as it will be sent, or ``ActionRefused`` saying why it cannot be."""
     body = text.replace("\r\n", "\n").strip()
     if not body:
-        raise ActionRefused("Write a reply before sending it.")
+        raise Refused("staff_error_empty_reply")
     if len(body) > MAX_REPLY:
-        raise ActionRefused(f"Replies are limited to {MAX_REPLY} characters.")
+        raise Refused("staff_error_reply_too_long", limit=MAX_REPLY)
     email = str((view.flag.get("customer") or {}).get("email") or "")
     if not email:
-        raise ActionRefused("This customer has no email address on file.")
+        raise Refused("staff_error_no_email")
     profile = ports.customers.get(view.store.id, customer_key(email)) or {}
     suppressed = (profile.get("suppressed") or {}).get("reason")
     if suppressed in {"bounced", "complained"}:
-        raise ActionRefused(f"The customer's address {suppressed}; Aftercare will not email it.")
+        raise Refused(f"staff_error_{suppressed}")
     return body
 
 
@@ -120,9 +145,7 @@ def reply(view: StaffView, text: str, action_id: str, resolve: bool, ports: Port
         message_id = ports.mailer.send(reply_email(view.store, view.flag, body))
     except (TransientSendError, PermanentSendError):
         ports.flags.release_action(view.store.id, view.flag_id, action_id, reply_digest=digest)
-        raise ActionRefused(
-            "The reply could not be sent just now. Nothing was emailed; try again in a minute."
-        ) from None
+        raise Refused("staff_error_send_failed") from None
     action = {"action": ActionKind.REPLY.value, "text": body, "message_id": message_id}
     log_action(view, action, ports, reply=True, resolve=resolve)
     waited = ports.clock.now() - clock.parse_iso(str(view.flag["created_at"]))

@@ -299,3 +299,19 @@ class FlagRepository(DynamoAdapter):
                     break
                 kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return found[:limit]
+
+    def every_flag(self, store_id: str) -> tuple[dict[str, Any], ...]:
+        """Every flag of a store, open or resolved (its partition, every page): the insights rebuild."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :store",
+            "ExpressionAttributeValues": {":store": {"S": store_id}},
+        }
+        found: tuple[dict[str, Any], ...] = ()
+        with self.calling("reading a store's flags"):
+            while True:
+                response = self.client.query(**kwargs)
+                found += tuple(from_item(item) for item in response.get("Items", []))
+                if "LastEvaluatedKey" not in response:
+                    return found
+                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -6,11 +6,14 @@ Message-ID prefix, so every message of one return is recognisable in a mailbox.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from functions.shared import email, links
-from functions.shared.i18n import Translator, choose_locale
+from functions.returns.models import Outcome, Status
+from functions.shared import clock, email, links
+from functions.shared.i18n import Translator, choose_locale, format_moment, format_relative
 from functions.shared.mailer import PermanentSendError, TransientSendError
 from functions.shared.templating import direction
 
@@ -102,21 +105,168 @@ def approval_link(ports: Ports, store: Store, request: ReturnRequest, person: st
     return links.RETURN_APPROVAL.url(ports.base_url, token)
 
 
+# ------------------------------------------------------------------ staff words, in the store's language
+
+OUTCOMES = {o.value: f"staff_outcome_{o.value}" for o in Outcome}
+STATUSES = {s.value: "staff_return_status_" + re.sub(r"[^a-z]+", "_", s.value).strip("_") for s in Status}
+SOURCES = {"customer": "staff_source_customer", "staff": "staff_source_staff", "store": "staff_source_store"}
+
+
+def staff_translator(store: Store) -> Translator:
+    """Staff read the store's language (``default_locale``), with the store's own texts where it has any."""
+    config = store.config
+    return Translator(choose_locale(None, config.default_locale), config.emails.texts)
+
+
+def link_translator(error: Exception, load: Callable[[str], Store]) -> Translator:
+    """For the page of a staff link that did not open: the store's language when the link proves which
+    store it belongs to (``links.store_of``) and the store loads, else English."""
+    from functions.shared.errors import AftercareError
+    from functions.shared.i18n import DEFAULT
+
+    store_id = links.store_of(error)
+    if store_id:
+        try:
+            return staff_translator(load(store_id))
+        except AftercareError:
+            pass
+    return Translator(DEFAULT)
+
+
+def isolated(t: Translator, value: Any) -> str:
+    """``value`` kept in its own direction inside a right-to-left sentence ("#1001" stays "#1001").
+
+    Unicode isolates (FSI ... PDI) are invisible; left-to-right languages get the value unchanged.
+    """
+    text = str(value)
+    return f"\u2068{text}\u2069" if direction(t.language) == "rtl" and text else text
+
+
+def _word(t: Translator, words: dict[str, str], value: str) -> str:
+    return t(words[value]) if value in words else value
+
+
+def outcome_word(t: Translator, outcome: str) -> str:
+    """ "Refund", "Store credit" … in ``t``'s language (an unknown outcome as stored)."""
+    return _word(t, OUTCOMES, outcome)
+
+
+def status_word(t: Translator, status: str) -> str:
+    """A return's status ("awaiting approval") in ``t``'s language (an unknown status as stored)."""
+    return _word(t, STATUSES, status)
+
+
+def source_word(t: Translator, source: str) -> str:
+    return _word(t, SOURCES, source)
+
+
+# What the workflow's steps (``functions.returns.steps``) write to staff, in English, and the catalog text
+# each becomes in the store's language; the variable parts are read back from the English line. A heading,
+# link label or line not listed here is sent as written (tests/integration/test_staff_locale.py runs every
+# note in Arabic and fails on any English left, so a step that changes its words is caught).
+NOTE_HEADINGS = {
+    "Approve or reject a return": "staff_return_approve",
+    "Overdue: approve or reject a return": "staff_return_approve_overdue",
+    "A return expired without a decision": "staff_return_expired",
+    "A return was never sent back": "staff_return_not_sent",
+    "A refund was not issued": "staff_return_not_refunded",
+    "A refund could not be issued": "staff_return_refund_failed",
+    "A return stopped with an error": "staff_return_broken",
+}
+LINK_LABELS = {
+    "Review and decide": "staff_return_link_review",
+    "Open the return to retry the refund": "staff_return_link_retry",
+    "Open the return": "staff_return_link_open",
+}
+_MONEY = r"(?P<outcome>\S+) of (?P<amount>\S*) (?P<currency>\S+)"
+NOTE_LINES = tuple(
+    (re.compile(pattern, re.DOTALL), key)
+    for pattern, key in (
+        (
+            r"^Order (?P<order>.+): (?P<outcome>\S+) for (?P<count>\d+) item\(s\), "
+            r"(?P<amount>\S*) (?P<currency>\S+)\.$",
+            "staff_return_line_request",
+        ),
+        (r"^Reason: (?P<reason>.*)\.$", "staff_return_line_reason"),
+        (r"^Please decide by (?P<deadline>\S+) \(UTC\)\.$", "staff_return_line_decide_by"),
+        (r"^Nobody approved or rejected it, even after escalation\.$", "staff_return_line_expired"),
+        (r"^The customer was told the return is closed\.$", "staff_return_line_customer_told"),
+        (
+            rf"^Aftercare did not issue the {_MONEY} for order (?P<order>.+?): (?P<problem>.+)\.$",
+            "staff_return_line_not_issued",
+        ),
+        (
+            r"^Nothing was sent to your refund endpoint, and the customer was not emailed about it\.$",
+            "staff_return_line_nothing_sent",
+        ),
+        (
+            rf"^Aftercare could not issue the {_MONEY} for order (?P<order>.+)\.$",
+            "staff_return_line_could_not",
+        ),
+        (r"^What happened: (?P<problem>.+)\.$", "staff_return_line_what_happened"),
+        (r"^Nothing was refunded twice: .+same refund\.$", "staff_return_line_same_key"),
+        (r"^Fix the endpoint and retry from the page, .+settled there\.$", "staff_return_line_fix"),
+        (
+            r"^The return workflow for order (?P<order>.+) stopped at an unexpected error "
+            r"\((?P<error>.+)\)\.$",
+            "staff_return_line_broken",
+        ),
+        (r"^No refund was issued by this step\. .+how far it got\.$", "staff_return_line_no_refund"),
+    )
+)
+
+
+ISOLATED = frozenset({"order", "error"})  # left-to-right values inside a note's sentence
+
+
+def _values(t: Translator, store: Store, found: dict[str, str]) -> dict[str, str]:
+    """A line's values made readable: the outcome and Aftercare's own words in the store's language, a
+    deadline in the store's time (a reason the customer or the store gave stays as written)."""
+    from functions.returns import wording
+
+    values = {name: isolated(t, value) if name in ISOLATED else value for name, value in found.items()}
+    if "outcome" in values:
+        values["outcome"] = outcome_word(t, values["outcome"])
+    if "problem" in values:
+        values["problem"] = wording.problem_said(t, values["problem"])
+    if "reason" in values:
+        values["reason"] = wording.reason_said(t, values["reason"])
+    if "deadline" in values:
+        at = clock.parse_iso(values.pop("deadline"))
+        values["moment"] = format_moment(at, t.language, store.config.timezone)
+        values["relative"] = format_relative(at - clock.now(), t.language)
+    return values
+
+
+def staff_line(t: Translator, store: Store, line: str) -> str:
+    """One line of a staff note in the store's language (a line the catalog does not know, as written)."""
+    for pattern, key in NOTE_LINES:
+        found = pattern.match(line)
+        if found:
+            return t(key, **_values(t, store, found.groupdict()))
+    return line
+
+
 def for_staff(
     store: Store, request: ReturnRequest, note: StaffNote, to: str, link: str | None
 ) -> email.Email:
+    t = staff_translator(store)
+    heading = t(NOTE_HEADINGS[note.heading]) if note.heading in NOTE_HEADINGS else note.heading
+    label = note.link_label or "Review and decide"
     context = {
-        "heading": note.heading,
-        "lines": note.lines,
+        "t": t,
+        "locale": t.language,
+        "heading": heading,
+        "lines": [staff_line(t, store, line) for line in note.lines],
         "link": link,
-        "link_label": note.link_label or "Review and decide",
+        "link_label": t(LINK_LABELS[label]) if label in LINK_LABELS else label,
         "request": request.item,
-        "title": note.heading,
+        "title": heading,
     }
     return email.to_staff(
         store,
         to=to,
-        subject=f"{note.heading} ({request.return_id})",
+        subject=f"{heading} ({request.return_id})",
         template="return_staff",
         context=context,
         kind="return-staff",

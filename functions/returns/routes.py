@@ -6,12 +6,13 @@ root, and turns the result or the domain error into a page or a JSON answer.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from chalice.app import Blueprint, Response
 
-from functions.returns.models import CUSTOMER_OUTCOMES, StaffAction
+from functions.returns.models import CUSTOMER_OUTCOMES, StaffAction, Waiting
 from functions.shared import links, tokens
 from functions.shared.errors import NotFound
 from functions.shared.http import ApiError, html_error, html_page, json_response, route
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from functions.returns import customer, service
     from functions.returns import store as returns_store
     from functions.returns.ports import Ports
+    from functions.shared.i18n import Translator
+    from functions.stores.models import Store
 else:
     customer = lazy_module("functions.returns.customer")
     service = lazy_module("functions.returns.service")
@@ -30,19 +33,17 @@ else:
 
 blueprint = Blueprint(__name__)
 FORM = ["*/*"]  # pages answer HTML whatever is posted; the view reads the form it understands
-NOT_WAITING = "Nothing changed: someone decided already, or the request timed out or moved on."
+NOT_WAITING = "approval_not_waiting"  # catalog keys of what the approval page tells staff
 LINK_ERRORS = {  # what a return link that does not open says (by ``links.problem`` message key)
     "link_expired": ("This link has expired", "Ask the store for a new one."),
     "not_found": ("Nothing to show", "What this link points to no longer exists."),
     "link_invalid": ("This link does not work", "It may have been copied incompletely."),
 }
 NOTICES = {
-    StaffAction.APPROVE: "Approved: the workflow continues.",
-    StaffAction.REJECT: "Rejected: the customer is told.",
-    StaffAction.RETRY_REFUND: "The refund is being retried with the same idempotency key.",
-    StaffAction.SETTLE: (
-        "Marked as settled outside Aftercare. Its items are returnable again in Aftercare's records."
-    ),
+    StaffAction.APPROVE: "approval_notice_approve",
+    StaffAction.REJECT: "approval_notice_reject",
+    StaffAction.RETRY_REFUND: "approval_notice_retry_refund",
+    StaffAction.SETTLE: "approval_notice_settle",
 }
 
 
@@ -50,6 +51,24 @@ def _ports() -> Ports:
     from functions.composition import returns_ports
 
     return returns_ports()
+
+
+APPROVAL_LINK_ERRORS = {  # catalog keys by ``links.problem`` status
+    410: ("staff_link_expired_title", "approval_link_expired"),
+    404: ("staff_link_missing_title", "approval_link_missing"),
+    400: ("staff_link_broken_title", "staff_link_broken"),
+}
+
+
+def _approval_link_error(error: Exception, ports: Ports) -> Response:
+    """In the store's language when the link proves its store (expired, its return gone), else English."""
+    from functions.returns.emails import link_translator
+
+    problem = links.problem(error)
+    t = link_translator(error, lambda store_id: ports.stores.get(store_id, cached=True))
+    heading, message = APPROVAL_LINK_ERRORS[problem.status]
+    days = links.RETURN_APPROVAL.ttl.days
+    return html_error(problem.status, t(heading), t(message, days=days), locale=t.language)
 
 
 def _link_error(error: Exception) -> Response:
@@ -163,12 +182,50 @@ def request_return(token: str) -> Any:
 # ------------------------------------------------------------------------------------- staff approval
 
 
+def _decide_by(t: Translator, store: Store, request: dict[str, Any], now: datetime) -> str:
+    """By when staff should decide (awaiting approval only), in the store's time and in words."""
+    from functions.shared import clock
+    from functions.shared.i18n import format_moment, format_relative
+
+    if request.get("waiting_for") != Waiting.APPROVAL or not request.get("wait_deadline"):
+        return ""
+    at = clock.parse_iso(str(request["wait_deadline"]))
+    when = format_moment(at, t.language, store.config.timezone)
+    return t("approval_decide_by", moment=when, relative=format_relative(at - now, t.language))
+
+
+def _approval_words(
+    t: Translator, store: Store, request: dict[str, Any], steps: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The approval page's words in the store's language, and its times in the store's timezone."""
+    from functions.returns import emails, wording
+    from functions.shared import clock
+
+    order = request.get("order_name") or request.get("order_id")
+    outcome = emails.outcome_word(t, str(request.get("outcome", "refund")))
+    zone = store.config.timezone
+    return {
+        "t": t,
+        "locale": t.language,
+        "title": t("approval_title", id=request["return_id"], store=store.config.name),
+        "heading": t("approval_heading", outcome=outcome, order=emails.isolated(t, order)),
+        "status_text": emails.status_word(t, str(request.get("status", ""))),
+        "source": emails.source_word(t, str(request.get("source", ""))),
+        "decide_by": _decide_by(t, store, request, clock.now()),
+        "reason": wording.reason_said(t, str(request.get("reason") or "")),
+        "refund_problem": wording.problem_said(t, str(request.get("refund_problem") or "")),
+        "audit": [wording.audit_row(t, zone, step) for step in steps],
+    }
+
+
 def _approval_context(ports: Ports, token_text: str) -> dict[str, Any]:
+    from functions.returns.emails import staff_translator
+
     token = links.RETURN_APPROVAL.open(ports.signing_key(), token_text)
     store = ports.stores.get(token.store_id, cached=True)
     request, steps = ports.returns.get(store.id, str(token.claims.get("r", "")))
     if request is None:
-        raise NotFound("no such return")
+        raise links.Gone("no such return", store.id)
     return {
         "token": token,
         "store": store,
@@ -176,21 +233,21 @@ def _approval_context(ports: Ports, token_text: str) -> dict[str, Any]:
         "steps": steps,
         "actions": service.staff_actions(request),
         "csrf": links.RETURN_APPROVAL.form_value(ports.signing_key(), token),
-        "locale": "en",
-        "title": f"Return {request['return_id']} for {store.config.name}",
         "store_name": store.config.name,
         "currency": store.config.currency,
         "action": links.RETURN_APPROVAL.action(token_text),
         "actor": str(token.claims.get("a", "staff")),
+        **_approval_words(staff_translator(store), store, request, steps),
     }
 
 
 @route(blueprint, "/approve/{token}")
 def approval_page(token: str) -> Any:
+    ports = _ports()
     try:
-        context = _approval_context(_ports(), token)
+        context = _approval_context(ports, token)
     except (tokens.TokenError, NotFound) as error:
-        return _link_error(error)
+        return _approval_link_error(error, ports)
     return html_page(200, "pages/return_approval.html", **context, notice="", error="")
 
 
@@ -200,19 +257,21 @@ def approval_decision(token: str) -> Any:
     try:
         context = _approval_context(ports, token)
     except (tokens.TokenError, NotFound) as error:
-        return _link_error(error)
+        return _approval_link_error(error, ports)
+    t = context["t"]
     form = {k: v[0] for k, v in _form().items()}
     if not links.RETURN_APPROVAL.form_matches(ports.signing_key(), context["token"], form.get("csrf", "")):
-        stale = "This form is out of date. Reload the page and try again."
+        stale = t("staff_error_stale_form")
         return html_page(422, "pages/return_approval.html", **context, notice="", error=stale)
     decision = form.get("decision", "")
     if decision not in set(StaffAction):
-        return html_page(422, "pages/return_approval.html", **context, notice="", error="Choose an action.")
+        choose = t("staff_error_choose_action")
+        return html_page(422, "pages/return_approval.html", **context, notice="", error=choose)
     notice = NOT_WAITING
     if decision in context["actions"]:
         notice = _carry_out(ports, StaffAction(decision), context, form.get("note", "")[:1000])
     return html_page(
-        200, "pages/return_approval.html", **_approval_context(ports, token), notice=notice, error=""
+        200, "pages/return_approval.html", **_approval_context(ports, token), notice=t(notice), error=""
     )
 
 

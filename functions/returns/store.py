@@ -1,7 +1,10 @@
 """Returns table adapter: a request item (``sk = RETURN``) and its audit steps (``sk = STEP#<time>#<n>``).
 
 A request waiting for someone (staff approval, the parcel) carries ``wait_shard``/``wait_deadline``
-(sparse index ``waiting``), so the timeout schedule reads only what is overdue.
+(sparse index ``waiting``), so the timeout schedule reads only what is overdue. A request that needs a
+person (awaiting approval, or its refund failed) carries ``attention_store`` = its store id (sparse index
+``attention``, RANGE ``requested_at``): the workspace inbox reads only those. Every write that sets
+``status`` sets or removes ``attention_store`` in the same update, so the two never disagree.
 """
 
 from __future__ import annotations
@@ -11,13 +14,16 @@ import time
 from datetime import datetime
 from typing import Any
 
-from functions.returns.models import REFUND_DONE
+from functions.returns.models import REFUND_DONE, Status
 from functions.shared import clock
 from functions.shared.adapter import ConditionFailed, DynamoAdapter
 from functions.shared.dynamo import from_item, to_item, to_value
 
 RETURN = "RETURN"
 SHARDS = 4
+ATTENTION = "attention_store"
+NEEDS_A_PERSON = frozenset({Status.AWAITING_APPROVAL.value, Status.REFUND_FAILED.value})
+MAX_ATTENTION = 100
 
 
 class Conflict(Exception):
@@ -42,6 +48,8 @@ class ReturnRepository(DynamoAdapter):
             "sk": RETURN,
             "order_key": f"{request['store_id']}#{request['order_id']}",
         }
+        if str(request.get("status", "")) in NEEDS_A_PERSON:
+            item[ATTENTION] = request["store_id"]
         try:
             with self.calling("recording a return"):
                 self.client.put_item(
@@ -119,6 +127,7 @@ class ReturnRepository(DynamoAdapter):
         remove: tuple[str, ...] = (),
         names: dict[str, str] | None = None,
     ) -> None:
+        fields, remove = _with_attention(store_id, fields, remove)
         names = {**(names or {}), **{f"#f{i}": name for i, name in enumerate(fields)}}
         expression = "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields)))
         if remove:
@@ -171,6 +180,18 @@ class ReturnRepository(DynamoAdapter):
         )
         return str(request["task_token"])
 
+    def needing_attention(self, store_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        """A store's requests that need a person (awaiting approval, refund failed), oldest first."""
+        with self.calling("reading returns that need a person"):
+            response = self.client.query(
+                TableName=self.table,
+                IndexName="attention",
+                KeyConditionExpression=f"{ATTENTION} = :store",
+                ExpressionAttributeValues={":store": {"S": store_id}},
+                Limit=min(max(limit, 1), MAX_ATTENTION),
+            )
+        return [from_item(item) for item in response.get("Items", [])]
+
     def overdue(self, shard: int, now: datetime) -> list[dict[str, Any]]:
         with self.calling("reading waiting returns"):
             response = self.client.query(
@@ -182,7 +203,42 @@ class ReturnRepository(DynamoAdapter):
             )
         return [from_item(item) for item in response.get("Items", [])]
 
+    def every_request(self, store_id: str) -> list[dict[str, Any]]:
+        """Every return request of a store (not their steps), for the offline insights rebuild only.
+
+        A paginated Scan filtered on the store: the table has no per-store index, and nothing on a request
+        path may call this.
+        """
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "FilterExpression": "begins_with(pk, :prefix) AND sk = :request AND store_id = :store",
+            "ExpressionAttributeValues": {
+                ":prefix": {"S": f"{store_id}#"},
+                ":request": {"S": RETURN},
+                ":store": {"S": store_id},
+            },
+        }
+        found: list[dict[str, Any]] = []
+        with self.calling("reading a store's returns"):
+            while True:
+                response = self.client.scan(**kwargs)
+                found.extend(from_item(item) for item in response.get("Items", []))
+                if "LastEvaluatedKey" not in response:
+                    return found
+                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
 
 def wait_shard(return_id: str) -> str:
     """The ``waiting`` index shard of a request (its id's last four hex digits, spread over ``SHARDS``)."""
     return str(int(return_id[-4:], 16) % SHARDS) if return_id[-4:].isalnum() else "0"
+
+
+def _with_attention(
+    store_id: str, fields: dict[str, Any], remove: tuple[str, ...]
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """A status change also sets (needs a person) or removes ``attention_store``, in the same update."""
+    if "status" not in fields:
+        return fields, remove
+    if str(fields["status"]) in NEEDS_A_PERSON:
+        return {**fields, ATTENTION: store_id}, remove
+    return fields, (*remove, ATTENTION)

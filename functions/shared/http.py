@@ -96,8 +96,9 @@ def html_page(status: int, template: str, **context: Any) -> Response:
 
 
 def html_error(status: int, heading: str, message: str, hint: str = "", locale: str = "en") -> Response:
-    """A friendly error page for routes people open in a browser (never a stack trace)."""
-    from functions.shared.templating import render
+    """A friendly error page for routes people open in a browser (never a stack trace), in ``locale``."""
+    from functions.shared.i18n import Translator
+    from functions.shared.templating import language_of, render
 
     body = render(
         "pages/error.html",
@@ -106,6 +107,7 @@ def html_error(status: int, heading: str, message: str, hint: str = "", locale: 
         message=message,
         hint=hint,
         locale=locale,
+        reference=Translator(language_of(locale))("page_reference"),
         correlation_id=current_correlation_id(),
     )
     return Response(body=body, status_code=status, headers=dict(PAGE_HEADERS))

@@ -67,6 +67,21 @@ RETURN_APPROVAL = LinkKind("return-approval", timedelta(days=14), "approve", for
 STAFF = LinkKind("staff", timedelta(days=14), "staff", form="staff-form")
 
 
+class Gone(NotFound):
+    """A link that opened, for its store, to something that no longer exists (the store is known)."""
+
+    def __init__(self, message: str, store_id: str) -> None:
+        super().__init__(message)
+        self.store_id = store_id
+
+
+def store_of(error: Exception) -> str | None:
+    """The store a link that did not open belongs to, when its signature proved it; None otherwise."""
+    if isinstance(error, tokens.TokenError | Gone):
+        return error.store_id
+    return None
+
+
 @dataclass(frozen=True)
 class LinkProblem:
     """What a page tells the person whose link did not open: an HTTP status and a message key."""

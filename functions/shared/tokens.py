@@ -22,7 +22,15 @@ from functions.shared import clock
 
 
 class TokenError(Exception):
-    """Base for token failures: the link cannot be used (``links.problem`` says what its holder is told)."""
+    """Base for token failures: the link cannot be used (``links.problem`` says what its holder is told).
+
+    ``store_id`` names the store whose key signed the token when the signature held (an expired token, one
+    for another purpose), so its page can speak the store's language; None when nothing proves the store.
+    """
+
+    def __init__(self, message: str, store_id: str | None = None) -> None:
+        super().__init__(message)
+        self.store_id = store_id
 
 
 class TokenInvalid(TokenError):
@@ -102,11 +110,11 @@ def verify(signing_key: bytes, token: str, *, purpose: str, store_id: str | None
     if not hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii", "replace")):
         raise TokenInvalid("bad signature")
     if body.get("p") != purpose:
-        raise TokenWrongScope(f"token is for {body.get('p')!r}, not {purpose!r}")
+        raise TokenWrongScope(f"token is for {body.get('p')!r}, not {purpose!r}", body["s"])
     if store_id is not None and body["s"] != store_id:
-        raise TokenWrongScope("token belongs to another store")
+        raise TokenWrongScope("token belongs to another store", body["s"])
     if clock.epoch_seconds() >= body["e"]:
-        raise TokenExpired("token expired")
+        raise TokenExpired("token expired", body["s"])
     expires_at = datetime.fromtimestamp(body["e"], tz=clock.now().tzinfo)
     claims = body.get("c") or {}
     return Token(
