@@ -48,13 +48,6 @@ class CancelCause(StrEnum):
     STAFF = "staff"  # cancelled by a person in the workspace (``cancelled_by``): final
 
     @property
-    def settles_products(self) -> bool:
-        """Whether its products count as asked about: it went beyond pending, or staff cancelled it."""
-        if self.status is OutreachStatus.CANCELLED:
-            return CancelCause.of(self.item) is CancelCause.STAFF
-        return self.status is not OutreachStatus.PENDING
-
-    @property
     def may_return(self) -> bool:
         return self is CancelCause.REPLANNED
 
