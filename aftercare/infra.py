@@ -6,6 +6,8 @@ source of truth for table schemas, secrets, email configuration and function env
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -66,6 +68,15 @@ for _tag in (
 
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    """The template as data (a fresh copy each call: callers may change it)."""
+    stat = path.stat()
+    return copy.deepcopy(_parsed(path.resolve(), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
+    """Parsing is the slow part (~0.2 s for infra/aftercare.yaml, once per test's moto account without
+    this cache); a changed file has another mtime or size and is parsed again."""
     data = yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506  # SafeLoader subclass
     if not isinstance(data, dict) or "Resources" not in data:
         raise ValueError(f"{path} is not a CloudFormation template")

@@ -42,6 +42,29 @@ def _reset_process_caches() -> None:
     clock.reset()
 
 
+def _remember_valid_state_machines() -> None:
+    """Check each Step Functions definition once per test process instead of once per test.
+
+    moto validates a definition by parsing it with its ANTLR grammar on every CreateStateMachine, about
+    0.27 s, a third of a fresh moto account's setup, and the definition is the same in every test. A
+    definition that parsed once is not parsed again; an invalid one still fails every time.
+    """
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    original = StepFunctionsParserBackend._validate_definition
+    if getattr(original, "remembers", False):
+        return
+    valid: set[str] = set()
+
+    def validate(definition: str) -> None:
+        if definition not in valid:
+            original(definition)
+            valid.add(definition)
+
+    validate.remembers = True  # type: ignore[attr-defined]
+    StepFunctionsParserBackend._validate_definition = staticmethod(validate)  # type: ignore[method-assign]
+
+
 @pytest.fixture
 def aws_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A fresh moto account with everything in infra/ provisioned and the environment wired."""
@@ -53,6 +76,7 @@ def aws_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     from aftercare.devstack.provision import local_function_refs, provision
 
     serialize_dynamodb()  # DynamoDB's atomicity, which in-process moto lacks (stays on for the session)
+    _remember_valid_state_machines()
     with mock_aws(config=SFN_CONFIG):
         lambdas.install()
         lambdas.register_app(app.app, "test")  # Step Functions tasks run the real handlers
@@ -94,9 +118,10 @@ def store_config() -> dict[str, Any]:
 
 
 class DevStackProcess:
-    """``aftercare dev --demo`` running as a real process, as a developer would start it."""
+    """``aftercare dev --demo`` running as a real process, as a developer would start it (``demo=False``:
+    ``aftercare dev``, no demo store or history, for tests of the stack itself)."""
 
-    def __init__(self, workdir: Any, port: int) -> None:
+    def __init__(self, workdir: Any, port: int, *, demo: bool = True) -> None:
         import subprocess
         import sys
         import threading
@@ -110,7 +135,7 @@ class DevStackProcess:
         }
         self.env = env
         self.process = subprocess.Popen(
-            [self.command, "dev", "--demo", "--port", str(port)],
+            [self.command, "dev", *(["--demo"] if demo else []), "--port", str(port)],
             cwd=workdir,
             env=env,
             stdout=subprocess.PIPE,
@@ -179,3 +204,28 @@ def devstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStackProce
     stack = DevStackProcess(tmp_path_factory.mktemp("devstack"), free_port())
     yield stack
     stack.stop()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep ``--dist loadgroup`` working: tests of one ``xdist_group`` run on one worker.
+
+    pytest-xdist 3.8 names a test's group by appending ``@<group>`` to ``item._nodeid``, which pytest 9 no
+    longer reads (a node's id lives in ``item._id``), so its grouping silently did nothing and every worker
+    started its own local stack. This applies the same suffix where pytest 9 reads it; it does nothing
+    when xdist has applied it already or when tests are not distributed by group.
+    """
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import coerce_node_id
+
+    for item in items:
+        names = sorted(
+            {
+                str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                for mark in item.iter_markers("xdist_group")
+            }
+        )
+        suffix = "@" + "_".join(names)
+        if names and not item.nodeid.endswith(suffix):
+            item._id = coerce_node_id(item.nodeid + suffix)

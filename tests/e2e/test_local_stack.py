@@ -136,7 +136,7 @@ def test_ctrl_c_stops_everything_cleanly(tmp_path: object) -> None:
     from pathlib import Path
 
     port = free_port()
-    stack = DevStackProcess(Path(str(tmp_path)), port)
+    stack = DevStackProcess(Path(str(tmp_path)), port, demo=False)
     assert (Path(str(tmp_path)) / ".aftercare" / "dev.json").exists()
 
     code = stack.stop()
