@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 
 from functions.shared import clock
 from functions.workspace import session
+from tests.browser.in_process import serving, signed_in_tab
 from tests.helpers import ApiClient
 from tests.insights_story import Store, infra_pump, story
 from tests.refund_receiver import RefundReceiver
@@ -35,40 +35,13 @@ class Served:
 
     def open(self, browser: Any, path: str = "/workspace/insights", width: int = 1280, **options: Any) -> Any:
         """A signed-in browser tab on ``path``."""
-        context = browser.new_context(
-            viewport={"width": width, "height": 900}, accept_downloads=True, **options
-        )
-        context.add_cookies(
-            [
-                {
-                    "name": session.COOKIE,
-                    "value": self.token,
-                    "domain": "127.0.0.1",
-                    "path": "/workspace",
-                    "httpOnly": True,
-                    "sameSite": "Strict",
-                }
-            ]
-        )
-        tab = context.new_page()
-        tab.goto(f"{self.url}{path}")
-        return tab
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        return signed_in_tab(browser, self.url, self.token, path, width, accept_downloads=True, **options)
 
 
 @pytest.fixture
 def served(
     aws_stack: Any, api: ApiClient, operator_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Served]:
-    import app
-    from aftercare.devstack.server import create_server
     from functions import composition
 
     monkeypatch.setenv("AFTERCARE_SEND_RETRY_BASE_MS", "1")
@@ -77,15 +50,11 @@ def served(
     receiver = RefundReceiver()
     store = Store(api, operator_key, "berlin-tours", receiver.url)
     story(store, infra_pump(aws_stack))
-    server = create_server(app.app, "127.0.0.1", free_port())
-    thread = threading.Thread(target=server.server.serve_forever, name="insights-page", daemon=True)
-    thread.start()
     token = session.issue(
         composition.adapters().signing_key, store.id, "care@berlin-tours.example.com", "staff"
     )
-    yield Served(f"http://127.0.0.1:{server.port}", token)
-    server.shutdown()
-    thread.join(10)
+    with serving("insights-page") as url:
+        yield Served(url, token)
     receiver.close()
 
 

@@ -6,7 +6,6 @@ the clock frozen, so the page shows known requests; the browser carries a real s
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,6 +16,7 @@ import pytest
 
 from functions.shared import clock
 from functions.workspace import session
+from tests.browser.in_process import serving, signed_in_tab
 from tests.helpers import ApiClient
 from tests.shop import T0, Shop, at, mails, run_sweep
 from tests.webhooks import body_of, generic_event, generic_headers
@@ -35,38 +35,13 @@ class Served:
 
     def open(self, browser: Any, width: int = 1280, **options: Any) -> Any:
         """A signed-in browser tab on the request history."""
-        context = browser.new_context(viewport={"width": width, "height": 900}, **options)
-        context.add_cookies(
-            [
-                {
-                    "name": session.COOKIE,
-                    "value": self.token,
-                    "domain": "127.0.0.1",
-                    "path": "/workspace",
-                    "httpOnly": True,
-                    "sameSite": "Strict",
-                }
-            ]
-        )
-        tab = context.new_page()
-        tab.goto(f"{self.url}/workspace/requests")
-        return tab
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        return signed_in_tab(browser, self.url, self.token, "/workspace/requests", width, **options)
 
 
 @pytest.fixture
 def served(
     aws_stack: Any, api: ApiClient, operator_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Served]:
-    import app
-    from aftercare.devstack.server import create_server
     from functions import composition
 
     monkeypatch.setenv("AFTERCARE_SEND_RETRY_BASE_MS", "1")
@@ -96,13 +71,9 @@ def served(
     )
     run_sweep()  # W-1's review is due: sent, with its reminder planned
     at(timedelta(0))
-    server = create_server(app.app, "127.0.0.1", free_port())
-    thread = threading.Thread(target=server.server.serve_forever, name="requests-page", daemon=True)
-    thread.start()
     token = session.issue(composition.adapters().signing_key, shop.id, STAFF, "staff")
-    yield Served(f"http://127.0.0.1:{server.port}", shop, token)
-    server.shutdown()
-    thread.join(10)
+    with serving("requests-page") as url:
+        yield Served(url, shop, token)
 
 
 def row(tab: Any, order: str, kind: str = "Review request") -> Any:

@@ -18,14 +18,13 @@ from urllib.parse import quote_plus
 import boto3
 import pytest
 
-from aftercare import infra
-from aftercare.devstack import lambdas
-from aftercare.devstack.streams import Mapping, StreamPump
+from aftercare.devstack.streams import StreamPump
 from functions import composition
 from functions.digest import compose, handlers, service
 from functions.digest.weeks import DigestWeek
 from functions.shared import aws, clock, links
 from tests.helpers import ApiClient, bearer, minimal_store_config
+from tests.insights_story import infra_pump
 from tests.shop import header, mails, run_sweep
 from tests.webhooks import body_of, generic_event, generic_headers, generic_order
 
@@ -40,33 +39,6 @@ UNSUBSCRIBE = re.compile(r"https://care\.example\.com/digest/unsubscribe/[A-Za-z
 
 
 # ------------------------------------------------------------------------------ the world
-
-
-def infra_pump(provisioned: Any) -> StreamPump:
-    """Every stream mapping of infra/aftercare.yaml, delivering to the app's registered handlers."""
-    from chalice.utils import to_cfn_resource_name
-
-    import app
-
-    functions = {to_cfn_resource_name(f.name): f.name for f in app.app.pure_lambda_functions}
-    mappings = []
-    for resource in infra.resources_of_type(
-        infra.load_template(), "AWS::Lambda::EventSourceMapping"
-    ).values():
-        properties = resource["Properties"]
-        table = properties["EventSourceArn"]["Fn::GetAtt"][0]
-        name = f"test-{functions[properties['FunctionName']['Ref']]}"
-        mappings.append(
-            Mapping(
-                table=provisioned.tables[table],
-                stream_arn=provisioned.stream_arns[table],
-                function_name=name,
-                handler=lambdas._handlers[name],
-                batch_size=int(properties.get("BatchSize", 100)),
-                max_retries=int(properties.get("MaximumRetryAttempts", 3)),
-            )
-        )
-    return StreamPump(mappings)
 
 
 class Store:
