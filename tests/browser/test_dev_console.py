@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ import requests
 from tests.conftest import DevStackProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("devstack")]
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def shown_time(page: Any) -> datetime:
@@ -61,3 +64,11 @@ def test_workspace_button_opens_the_demo_workspace(
     assert devstack.state["demo"]["owner"] in page.content()
     assert "Overdue by" in page.content()
     page.screenshot(path=str(tmp_path / "demo-workspace.png"), full_page=True)
+
+    # And its insights show weeks of answers from the demo history (the README's picture of the page)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{devstack.url}/workspace/insights?weeks=13")
+    scores = page.locator("#nps table tbody tr td:last-child").all_text_contents()
+    assert len(scores) == 13
+    assert sum(1 for score in scores if re.fullmatch(r"-?\d+(\.\d+)?", score.strip())) >= 3, scores
+    page.screenshot(path=str(SHOTS / "demo-insights-1280.png"), full_page=True)
