@@ -267,17 +267,23 @@ def test_return_approval_email_and_page_are_in_the_stores_language(world: World)
     assert AR["approval_notice_approve"] in decided.text
 
 
-def test_a_refund_that_fails_is_explained_to_staff_in_the_stores_language(world: World) -> None:
+def refused_refund(world: World, store_id: str, order_id: str) -> dict[str, Any]:
+    """An Arabic store whose refund endpoint refuses a return of socks, and the staff email saying so."""
     from tests.integration.test_money import request_return
 
-    shop = arabic_shop(world, "riyadh-refunds")
-    shop.delivered("AR-R2", [SOCKS])
+    shop = arabic_shop(world, store_id)
+    shop.delivered(order_id, [SOCKS])
     world.desk.refusing = True
-    assert request_return(shop, "AR-R2", "l3").status == 200
+    assert request_return(shop, order_id, "l3").status == 200
     world.settle()
     [mail] = [
         m for m in staff_mails(shop) if squeezed(AR["staff_return_refund_failed"]) in squeezed(m["subject"])
     ]
+    return dict(mail)
+
+
+def test_a_refund_that_fails_is_explained_to_staff_in_the_stores_language(world: World) -> None:
+    mail = refused_refund(world, "riyadh-refunds", "AR-R2")
     # What the endpoint did, as Aftercare recorded it (in English), is said in Arabic
     assert Translator("ar")("staff_problem_refused", status=422) in mail["text"]
     assert "refused the refund" not in mail["text"] and "HTTP 422" in mail["text"]
@@ -413,18 +419,9 @@ def test_an_offer_outside_the_policy_and_its_audit_trail_are_in_the_stores_langu
 def test_the_approval_page_says_a_failed_refund_and_its_audit_trail_in_the_stores_language(
     world: World,
 ) -> None:
-    from tests.integration.test_money import request_return
-
-    # Given an Arabic store whose refund endpoint refuses, and a customer's return of cheap socks
-    shop = arabic_shop(world, "riyadh-audit")
-    shop.delivered("AR-R3", [SOCKS])
-    world.desk.refusing = True
-    assert request_return(shop, "AR-R3", "l3").status == 200
-    world.settle()
+    # Given an Arabic store whose refund endpoint refuses a customer's return of cheap socks
     # When staff open the return from the email saying the refund could not be issued
-    [mail] = [
-        m for m in staff_mails(shop) if squeezed(AR["staff_return_refund_failed"]) in squeezed(m["subject"])
-    ]
+    mail = refused_refund(world, "riyadh-audit", "AR-R3")
     ar = Translator("ar")
     assert ar("staff_sender_name", store="Acme Goods") in mail["from"] and "Aftercare for" not in mail["from"]
     page = html.unescape(world.call("GET", staff_path(mail, "approve")).text)
