@@ -108,6 +108,43 @@ def operator_key(aws_stack: Any) -> str:
 
 
 @pytest.fixture
+def frozen(aws_stack: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The clock pinned at T0, with SES retries made fast."""
+    from functions import composition
+    from functions.shared import clock
+    from tests.shop import T0
+
+    monkeypatch.setenv("AFTERCARE_SEND_RETRY_BASE_MS", "1")
+    composition.reset()
+    clock.clock.freeze(T0)
+    yield aws_stack
+
+
+@pytest.fixture
+def world(frozen: Any, api: Any, operator_key: str) -> Iterator[Any]:
+    """The whole system in this process (tests/world.py): stores, time, streams, a store refund desk."""
+    from aftercare.devstack import lambdas
+    from aftercare.devstack.streams import Mapping, StreamPump
+    from tests.world import StoreDesk, World
+
+    pump = StreamPump(
+        [
+            Mapping(
+                table=frozen.tables["ResponsesTable"],
+                stream_arn=frozen.stream_arns["ResponsesTable"],
+                function_name="test-flag_responses",
+                handler=lambdas._handlers["test-flag_responses"],
+                batch_size=10,
+                max_retries=2,
+            )
+        ]
+    )
+    desk = StoreDesk()
+    yield World(api, operator_key, desk, pump)
+    desk.close()
+
+
+@pytest.fixture
 def store_config() -> dict[str, Any]:
     from tests.helpers import minimal_store_config
 

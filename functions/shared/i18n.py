@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from functions.shared import texts
-from functions.shared.templating import TEMPLATES, language_of
+from functions.shared.templating import TEMPLATES, direction, language_of
 
 DEFAULT = "en"
 _lock = threading.Lock()
@@ -67,8 +67,52 @@ class Translator:
         return self._overrides.get(key) or self._catalog.get(key) or self._fallback.get(key) or key
 
     def __call__(self, key: str, **values: Any) -> str:
-        """The text for ``key`` with its ``{placeholders}`` filled (see ``functions.shared.texts``)."""
-        return texts.render(self.text(key), values)
+        """The text for ``key`` with its ``{placeholders}`` filled (see ``functions.shared.texts``).
+
+        Each value keeps its own direction inside the sentence (``isolate``): a product called
+        "Linen shirt - M" stays "Linen shirt - M" in an Arabic question, not "M - Linen shirt".
+        """
+        rtl = direction(self.language) == "rtl"
+        return texts.render(self.text(key), {name: isolate(value, rtl) for name, value in values.items()})
+
+
+_RTL_LETTERS = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+_ISOLATES = ("\u2068", "\u2069")
+# A number ("120.00", "4,5") or one Latin word ("USD"): a run that cannot be reordered, never wrapped.
+_PLAIN = re.compile(r"[\d.,]*\d[\d.,]*|[A-Za-z]+|")  # FIRST STRONG ISOLATE ... POP DIRECTIONAL ISOLATE: invisible
+
+
+def isolate(value: Any, rtl: bool) -> str:
+    """``value`` wrapped in Unicode isolates when its direction could mix with the sentence's.
+
+    In a right-to-left sentence every value but right-to-left words is isolated ("#1001",
+    "Linen shirt - M", an address); in a left-to-right one, a value with right-to-left letters is. A plain
+    number, one Latin word ("USD") and a value already isolated are left as they are.
+    """
+    text = str(value)
+    if _PLAIN.fullmatch(text) or (text.startswith(_ISOLATES[0]) and text.endswith(_ISOLATES[1])):
+        return text
+    has_rtl = bool(_RTL_LETTERS.search(text))
+    if rtl:
+        only_rtl_words = has_rtl and not re.search(r"[A-Za-z#\-/@:()\[\]]", text)
+        return text if only_rtl_words else f"{_ISOLATES[0]}{text}{_ISOLATES[1]}"
+    return f"{_ISOLATES[0]}{text}{_ISOLATES[1]}" if has_rtl else text
+
+
+def accepted_locale(header: str | None) -> str | None:
+    """The first supported language of a browser's ``Accept-Language`` header; None when none is."""
+    ranked = []
+    for position, part in enumerate(str(header or "")[:500].split(",")):
+        tag, _, params = part.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                weight = 0.0
+        if weight > 0 and tag.strip():
+            ranked.append((-weight, position, language_of(tag.strip())))
+    return next((language for _, _, language in sorted(ranked) if available(language)), None)
 
 
 def format_date(moment: datetime, language: str, timezone: str) -> str:

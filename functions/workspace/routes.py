@@ -36,7 +36,6 @@ else:
 
 blueprint = Blueprint(__name__)
 FORM = ["*/*"]  # pages answer HTML whatever is posted; the view reads the form it understands
-LOCALES = ("en", "ar", "fa", "kk", "ka")
 STORE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$")
 EMAIL = re.compile(r"^[^@\s<>\"'\\,;]{1,64}@[^@\s<>\"'\\,;]{1,189}$")
 HISTORY = 50
@@ -75,18 +74,9 @@ def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
 
 def browser_locale(request: Any) -> str:
     """The first supported language of the browser's ``Accept-Language``, else English."""
-    header = str(request.headers.get("accept-language") or "")[:500]
-    ranked = []
-    for position, part in enumerate(header.split(",")):
-        tag, _, params = part.strip().partition(";")
-        weight = 1.0
-        if params.strip().startswith("q="):
-            try:
-                weight = float(params.strip()[2:])
-            except ValueError:
-                weight = 0.0
-        ranked.append((-weight, position, tag.strip().split("-")[0].lower()))
-    return next((language for _, _, language in sorted(ranked) if language in LOCALES), "en")
+    from functions.shared.i18n import accepted_locale
+
+    return accepted_locale(request.headers.get("accept-language")) or "en"
 
 
 def _form(request: Any) -> dict[str, str]:
