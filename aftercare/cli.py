@@ -92,13 +92,16 @@ def _load_config(path: Path, secret_args: list[str]) -> dict[str, Any]:
     try:
         StoreCreateRequest.model_validate(body)
     except ValidationError as error:
+        from functions.stores.config_errors import explain
+        from functions.stores.config_errors import path as dotted
+
         lines = [f"{path} is not a valid store configuration:"]
-        for problem in error.errors(include_url=False):
-            location = ".".join(str(p) for p in problem["loc"][1:] if p != "config") if problem["loc"] else ""
-            if problem["loc"] and problem["loc"][0] == "webhook_secrets":
-                location = "--secret " + ".".join(str(p) for p in problem["loc"][1:])
-            message = str(problem["msg"]).removeprefix("Value error, ")
-            lines.append(f"  - {location or '(top level)'}: {message}")
+        for loc, problem in explain(error, StoreCreateRequest):
+            if loc[:1] == ("webhook_secrets",):
+                location = "--secret " + dotted(loc[1:])
+            else:
+                location = dotted(loc[1:]) or "(the whole file)"
+            lines.append(f"  - {location}: {problem}")
         raise CliError("\n".join(lines), EXIT_INVALID) from None
     return body
 

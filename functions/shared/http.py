@@ -129,8 +129,15 @@ def form_bytes(request: Any) -> bytes:
     return raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
 
 
-def parse_json_body(raw_body: bytes | str | None, model: type[ModelT]) -> ModelT:
-    """Decode and validate a JSON request body, raising 400/413/422 ``ApiError``s."""
+def parse_json_body(
+    raw_body: bytes | str | None,
+    model: type[ModelT],
+    explain: Callable[[ValidationError], list[dict[str, str]]] | None = None,
+) -> ModelT:
+    """Decode and validate a JSON request body, raising 400/413/422 ``ApiError``s.
+
+    ``explain`` words the 422's ``fields`` (default: pydantic's messages by dotted location).
+    """
     if isinstance(raw_body, str):
         raw_body = raw_body.encode("utf-8")
     if not raw_body:
@@ -152,7 +159,7 @@ def parse_json_body(raw_body: bytes | str | None, model: type[ModelT]) -> ModelT
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        fields = validation_fields(error)
+        fields = (explain or validation_fields)(error)
         raise ApiError(422, "validation_failed", "Some fields are missing or invalid.", fields) from None
 
 

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
+from functions.stores.config_errors import Unfit, Words, iso_duration
+
 Integration = Literal["shopify", "woocommerce", "generic"]
 INTEGRATIONS: tuple[Integration, ...] = ("shopify", "woocommerce", "generic")
 SUPPORTED_LOCALES = ("en", "ar", "fa", "kk", "ka")  # each has templates/i18n/<locale>.json
@@ -27,23 +29,16 @@ MAX_SECRET = 256
 MAX_OVERRIDES = 500  # texts per locale; more than the catalog has
 
 
-def _iso(value: timedelta) -> str:
-    """A whole-unit duration as ISO-8601, for messages (P1D, PT1H, PT15M)."""
-    if value % timedelta(days=1) == timedelta(0):
-        return f"P{value.days}D"
-    if value % timedelta(hours=1) == timedelta(0):
-        return f"PT{value // timedelta(hours=1)}H"
-    return f"PT{value // timedelta(minutes=1)}M"
-
-
 def _within(minimum: timedelta) -> Callable[[timedelta], timedelta]:
     """A check that a duration lies between ``minimum`` and P365D."""
 
     def check(value: timedelta) -> timedelta:
         if not minimum <= value <= MAX_DURATION:
-            raise ValueError(
-                f"must be a positive duration from {_iso(minimum)} to {_iso(MAX_DURATION)}, "
-                "written like P7D (7 days) or PT12H (12 hours)"
+            size = "is too short" if value < minimum else "is too long"
+            raise Unfit(
+                value,
+                "is negative" if value < timedelta(0) else size,
+                f"use a duration from {iso_duration(minimum)} to {iso_duration(MAX_DURATION)}",
             )
         return value
 
@@ -61,9 +56,9 @@ def _decimal_places(value: Decimal) -> int:
 
 def _amount(value: Decimal) -> Decimal:
     if not value.is_finite() or not Decimal(0) <= value <= MAX_AMOUNT:
-        raise ValueError(f"must be an amount from 0 to {MAX_AMOUNT}")
+        raise Unfit(value, "is out of range", f"use an amount from 0 to {MAX_AMOUNT}", "25.00")
     if _decimal_places(value) > AMOUNT_PLACES:
-        raise ValueError(f"must have at most {AMOUNT_PLACES} decimal places")
+        raise Unfit(value, "has too many decimal places", f"use at most {AMOUNT_PLACES}", "25.00")
     return value
 
 
@@ -73,7 +68,9 @@ def _safe_url(value: str, *, allow_loopback: bool) -> str:
     try:
         check_endpoint_url(value, allow_loopback=allow_loopback)
     except UnsafeEndpoint as unsafe:
-        raise ValueError(f"is not a safe address: {unsafe}") from None
+        raise Unfit(
+            value, f"is not a safe address ({unsafe})", "use an https:// address on a public host"
+        ) from None
     return value
 
 
@@ -89,13 +86,13 @@ def _public_url(value: str) -> str:
 
 def _single_line(value: str) -> str:
     if any(ord(ch) < 32 or 127 <= ord(ch) < 160 or ch in "\u2028\u2029" for ch in value):
-        raise ValueError("must be a single line without control characters")
+        raise Unfit(value, "is not a single line", "write it on one line without control characters")
     return value
 
 
 def _plain_text(value: str) -> str:
     if any((ord(ch) < 32 and ch not in "\n\t") or 127 <= ord(ch) < 160 for ch in value):
-        raise ValueError("must not contain control characters (line breaks are fine)")
+        raise Unfit(value, "contains control characters", "write plain text (line breaks are fine)")
     return value
 
 
@@ -161,7 +158,13 @@ class OutreachPolicy(Strict):
     def _valid_types(cls, value: dict[str, OutreachRule]) -> dict[str, OutreachRule]:
         for name in value:
             if not _PRODUCT_TYPE.fullmatch(name):
-                raise ValueError(f"product type {name!r} must be lowercase letters, digits, spaces, _ or -")
+                raise Unfit(
+                    name,
+                    "is not a product type name",
+                    "use lowercase letters, digits, spaces, _ or - (at most 64)",
+                    name.lower() if _PRODUCT_TYPE.fullmatch(name.lower()) else "clothing",
+                    at=(name,),
+                )
         return value
 
 
@@ -228,11 +231,11 @@ def _opening(value: str) -> str:
     """An opening period like ``09:00-17:30`` (24:00 allowed as an end), start before end."""
     found = _OPENING.fullmatch(value.strip())
     if not found or (found.group(3) == "24" and found.group(4) != "00"):
-        raise ValueError(f"{value!r} must be an opening period written like 09:00-17:30")
+        raise Unfit(value, "is not an opening period", "write start-end in 24-hour time", "09:00-17:30")
     start = int(found.group(1)) * 60 + int(found.group(2))
     end = int(found.group(3)) * 60 + int(found.group(4))
     if end <= start:
-        raise ValueError(f"{value!r} must end after it starts (use 24:00 for midnight)")
+        raise Unfit(value, "ends before it starts", "use 24:00 for midnight", "18:00-24:00")
     return value.strip()
 
 
@@ -254,12 +257,23 @@ class BusinessHours(Strict):
     @classmethod
     def _some_time_open(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         if not any(value.values()):
-            raise ValueError("must open on at least one weekday (leave business_hours out for 24/7)")
+            raise Unfit(
+                value,
+                "opens on no day",
+                "give at least one weekday its opening hours (leave business_hours out for 24/7)",
+                {"monday": ["09:00-17:00"]},
+            )
         for day, periods in value.items():
             minutes = sorted(_minutes(period) for period in periods)
             for (_, end), (start, _) in itertools.pairwise(minutes):
                 if start < end:
-                    raise ValueError(f"{day}: opening periods overlap")
+                    raise Unfit(
+                        periods,
+                        "has overlapping periods",
+                        "make each start after the one before ends",
+                        ["09:00-12:00", "13:00-17:00"],
+                        at=(day,),
+                    )
         return value
 
     def periods(self, weekday: int) -> list[tuple[int, int]]:
@@ -297,7 +311,7 @@ class AlertPolicy(Strict):
         for name, text in value.items():
             why = reply_template_problem(text)
             if why:
-                raise ValueError(f"reply template {name!r} {why}")
+                raise Unfit(text, why, "", "Hi {name}, thank you for telling us. {store}", at=(name,))
         return value
 
 
@@ -326,17 +340,22 @@ class EmailSettings(Strict):
     @field_validator("texts")
     @classmethod
     def _known_locales(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
-        from functions.shared.texts import override_problem
+        from functions.shared.texts import catalog_placeholders, override_problem
 
         for locale, texts in value.items():
             if locale not in SUPPORTED_LOCALES:
-                raise ValueError(
-                    f"no catalog for locale {locale!r}; choose one of {', '.join(SUPPORTED_LOCALES)}"
+                raise Unfit(
+                    locale,
+                    "is not a locale with a catalog",
+                    f"use one of {', '.join(SUPPORTED_LOCALES)}",
+                    "en",
+                    at=(locale,),
                 )
             for key, text in texts.items():
                 why = override_problem(key, text)
                 if why:
-                    raise ValueError(f"text {locale}.{key} {why}")
+                    known = key in catalog_placeholders()  # else the key is what is wrong
+                    raise Unfit(text if known else key, why, at=(locale, key))
         return value
 
 
@@ -370,8 +389,11 @@ class StoreConfig(Strict):
     @classmethod
     def _valid_id(cls, value: str) -> str:
         if not _STORE_ID.fullmatch(value):
-            raise ValueError(
-                "must be 3-40 lowercase letters, digits or hyphens, not starting or ending with -"
+            raise Unfit(
+                value,
+                "is not a store id",
+                "use 3-40 lowercase letters, digits or hyphens, not starting or ending with -",
+                "acme-goods",
             )
         return value
 
@@ -381,8 +403,12 @@ class StoreConfig(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError, OSError):
-            raise ValueError(
-                f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)"
+            import difflib
+            from zoneinfo import available_timezones
+
+            close = difflib.get_close_matches(value, sorted(available_timezones()), n=1, cutoff=0.6)
+            raise Unfit(
+                value, "is not a time zone", "use an IANA name", close[0] if close else "Europe/Berlin"
             ) from None
         return value
 
@@ -391,7 +417,9 @@ class StoreConfig(Strict):
     def _valid_locale(cls, value: str) -> str:
         language = value.replace("_", "-").split("-")[0].lower()
         if language not in SUPPORTED_LOCALES:
-            raise ValueError(f"unsupported locale {value!r}; choose one of {', '.join(SUPPORTED_LOCALES)}")
+            raise Unfit(
+                value, "is not a supported locale", f"use one of {', '.join(SUPPORTED_LOCALES)}", "en"
+            )
         return value
 
     @model_validator(mode="after")
@@ -400,7 +428,13 @@ class StoreConfig(Strict):
             self.returns.keep_it_below > self.returns.auto_approve_below
             and self.returns.auto_approve_below > 0
         ):
-            raise ValueError("returns.keep_it_below cannot exceed returns.auto_approve_below")
+            raise Unfit(
+                self.returns.keep_it_below,
+                f"is more than returns.auto_approve_below ({self.returns.auto_approve_below})",
+                "keep it at most that amount, or 0 to always ask for the item back",
+                str(self.returns.auto_approve_below),
+                at=("returns", "keep_it_below"),
+            )
         return self
 
     def rule_for(self, product_type: str | None) -> OutreachRule:
@@ -433,12 +467,25 @@ class StoreCreateRequest(Strict):
     @classmethod
     def _strong_enough(cls, value: dict[Integration, str]) -> dict[Integration, str]:
         for name, secret in value.items():
+            # The secret itself is never quoted back: it would land in logs and terminals.
             if len(secret) < 16:
-                raise ValueError(f"the {name} secret is too short (at least 16 characters)")
+                raise Unfit(
+                    Words(f"{len(secret)} characters"),
+                    "is too short for a secret",
+                    "use at least 16",
+                    at=(name,),
+                )
             if len(secret) > MAX_SECRET:
-                raise ValueError(f"the {name} secret is too long (at most {MAX_SECRET} characters)")
+                raise Unfit(
+                    f"{len(secret)} characters",
+                    "is too long for a secret",
+                    f"use at most {MAX_SECRET}",
+                    at=(name,),
+                )
             if not secret.isprintable():
-                raise ValueError(f"the {name} secret must not contain control characters")
+                raise Unfit(
+                    Words("The secret"), "contains control characters", "use printable characters", at=(name,)
+                )
         return value
 
 
@@ -512,9 +559,13 @@ class SecretRotationRequest(Strict):
         if value is None:
             return value
         if not 16 <= len(value) <= MAX_SECRET:
-            raise ValueError(f"must be 16 to {MAX_SECRET} characters long")
+            raise Unfit(
+                Words(f"{len(value)} characters"),
+                "is the wrong length for a secret",
+                f"use 16 to {MAX_SECRET}",
+            )
         if not value.isprintable():
-            raise ValueError("must not contain control characters")
+            raise Unfit(Words("The secret"), "contains control characters", "use printable characters")
         return value
 
 

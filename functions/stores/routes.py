@@ -55,6 +55,15 @@ def _invalid(invalid: service.InvalidConfig) -> ApiError:
     )
 
 
+def _config_body(model: type[models.StoreCreateRequest]) -> Any:
+    """A create or update body; a refused one is a 422 whose ``fields`` say what to write instead."""
+    from functions.stores import config_errors
+
+    return parse_json_body(
+        blueprint.current_request.raw_body, model, lambda error: config_errors.fields(error, model)
+    )
+
+
 def _base_url() -> str:
     return composition.adapters().settings.public_base_url
 
@@ -62,7 +71,7 @@ def _base_url() -> str:
 @route(blueprint, "/v1/admin/stores", methods=("POST",))
 def create_store() -> Any:
     _require_operator()
-    request = parse_json_body(blueprint.current_request.raw_body, models.StoreCreateRequest)
+    request = _config_body(models.StoreCreateRequest)
     try:
         root = composition.adapters()
         created = service.create_store(
@@ -131,7 +140,7 @@ def list_stores() -> Any:
 
 
 def _update(store_id: str, actor: str) -> Any:
-    request = parse_json_body(blueprint.current_request.raw_body, models.StoreUpdateRequest)
+    request = _config_body(models.StoreUpdateRequest)
     root = composition.adapters()
     try:
         updated = management.update_store(
@@ -175,7 +184,10 @@ def _rotation_body() -> models.SecretRotationRequest:
     raw = blueprint.current_request.raw_body
     if not raw or not raw.strip():
         return models.SecretRotationRequest()
-    return parse_json_body(raw, models.SecretRotationRequest)
+    from functions.stores import config_errors
+
+    rotation = models.SecretRotationRequest
+    return parse_json_body(raw, rotation, lambda error: config_errors.fields(error, rotation))
 
 
 @route(blueprint, "/v1/admin/stores/{store_id}/secrets/{integration}/rotate", methods=("POST",))

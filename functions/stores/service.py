@@ -93,8 +93,16 @@ def _check_deployment_rules(config: StoreConfig, allow_loopback: bool) -> None:
         try:
             check_endpoint_url(endpoint, allow_loopback=allow_loopback)
         except UnsafeEndpoint as unsafe:
+            from functions.stores.config_errors import sentence
+
             raise InvalidConfig(
-                "config.returns.refund_endpoint", f"is not a safe address: {unsafe}"
+                "config.returns.refund_endpoint",
+                sentence(
+                    endpoint,
+                    f"is not a safe address here ({unsafe})",
+                    "use an https:// address on a public host",
+                    "https://shop.example.com/aftercare/refund",
+                ),
             ) from None
 
 

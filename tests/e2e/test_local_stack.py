@@ -84,9 +84,9 @@ def test_invalid_store_config_is_explained_and_not_created(
     result = devstack.cli("store", "create", "--config", str(bad))
 
     assert result.returncode == 3
-    assert "sender.email: value is not a valid email address" in result.stderr
-    assert "timezone: unknown time zone 'Moon/Base'" in result.stderr
-    assert "staff: Field required" in result.stderr
+    assert 'sender.email: "nobody" is not an email address' in result.stderr
+    assert 'timezone: "Moon/Base" is not a time zone; use an IANA name, e.g. "' in result.stderr
+    assert "staff: required but missing; add it, e.g. staff: " in result.stderr
     assert devstack.cli("store", "show", "broken-store").returncode == 4
 
 

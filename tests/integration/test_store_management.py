@@ -235,7 +235,7 @@ def test_an_invalid_config_is_422_naming_the_field_and_nothing_changes(desk: Des
 
     assert response.status == 422
     fields = {f["field"]: f["problem"] for f in response.json["fields"]}
-    assert fields["config.timezone"].startswith("unknown time zone 'Nowhere/City'")
+    assert fields["config.timezone"].startswith('"Nowhere/City" is not a time zone; use an IANA name')
     assert desk.show()["config"]["name"] == "Acme Goods"
     assert desk.show()["version"] == 1
     assert len(desk.history().json["history"]) == 1
