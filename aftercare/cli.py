@@ -125,7 +125,8 @@ def cmd_store_create(args: argparse.Namespace) -> int:
 
 
 def _print_identity(identity: dict[str, Any]) -> None:
-    if identity and not identity.get("verified"):
+    # The local stack verifies nothing (its SES is simulated) and says so with verification_needed: false.
+    if identity and identity.get("verification_needed", not identity.get("verified")):
         records = identity.get("dkim_records", [])
         domain = identity["domain"]
         print(f"\nSES has not verified {domain} yet; Aftercare cannot email for this store until it is.")
@@ -167,9 +168,50 @@ def _webhook_secret(args: argparse.Namespace, endpoint: str) -> str:
         remembered = (state.get("stores") or {}).get(args.store, {}).get(args.integration)
         if remembered:
             return str(remembered)
+    _check_store(args, endpoint, state)
     raise CliError(
         f"No {args.integration} secret for store {args.store}: "
         "pass --secret or set AFTERCARE_WEBHOOK_SECRET.",
+        EXIT_USAGE,
+    )
+
+
+def _check_store(args: argparse.Namespace, endpoint: str, state: dict[str, Any]) -> None:
+    """Say so when the store does not exist or has the integration off, if the operator key lets us ask."""
+    import difflib
+
+    key = os.environ.get("AFTERCARE_OPERATOR_KEY")
+    if not key and state.get("endpoint") == endpoint:
+        key = state.get("operator_key")
+    if not key:
+        return
+    headers = {"Authorization": f"Bearer {key}"}
+    try:
+        found = requests.get(f"{endpoint}/v1/admin/stores/{args.store}", headers=headers, timeout=10)
+        if found.status_code == 200:
+            enabled = [
+                name
+                for name, item in (found.json().get("config", {}).get("integrations") or {}).items()
+                if (item or {}).get("enabled", True)
+            ]
+            if args.integration not in enabled:
+                raise CliError(
+                    f"Store '{args.store}' has no {args.integration} integration enabled "
+                    f"(enabled: {', '.join(enabled) or 'none'}); enable it with `aftercare store update`.",
+                    EXIT_USAGE,
+                )
+            return
+        if found.status_code != 404:
+            return
+        listed = requests.get(f"{endpoint}/v1/admin/stores?limit=1000", headers=headers, timeout=10)
+        known = [str(store["id"]) for store in listed.json().get("stores", [])] if listed.ok else []
+    except (requests.RequestException, ValueError, AttributeError):
+        return  # cannot tell: the missing secret is what we report
+    close = difflib.get_close_matches(args.store, known, n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    raise CliError(
+        f"Unknown store '{args.store}' at {endpoint}.{hint} Known stores: {', '.join(known) or 'none'} "
+        "(`aftercare store list`; create one with `aftercare store create`).",
         EXIT_USAGE,
     )
 
