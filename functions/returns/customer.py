@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from functions.orders import ledger
+from functions.returns import reasons
 from functions.returns.models import CUSTOMER_OUTCOMES, Requested
 from functions.returns.service import ReturnableItem, return_id_for, returnable_items, start
 from functions.shared import links
@@ -65,6 +66,7 @@ class ReturnForm:
     outcome: str
     reason: str
     details: str
+    not_returnable: tuple[str, ...] = ()  # names of ticked items the store does not take back
 
     @classmethod
     def parse(cls, form: dict[str, list[str]], items: list[ReturnableItem]) -> ReturnForm:
@@ -77,6 +79,9 @@ class ReturnForm:
             outcome=first("outcome", "refund"),
             reason=first("reason"),
             details=first("details")[:2000],
+            not_returnable=tuple(
+                row.name for row in items if row.blocked and f"item-{row.line_item_id}" in form
+            ),
         )
 
 
@@ -94,14 +99,17 @@ def _chosen_lines(form: dict[str, list[str]], items: list[ReturnableItem]) -> di
 class Refusal(StrEnum):
     FORM_EXPIRED = "form expired"  # the request id is not one this link's page issued
     BLOCKED = "blocked"  # the order closed, the window closed or nothing is left
-    NOTHING_SELECTED = "nothing selected"  # no units, or an outcome or reason the page does not offer
+    NOTHING_SELECTED = "nothing selected"  # no units, or an outcome the page does not offer
+    NOT_RETURNABLE = "not returnable"  # an item the store does not take back (the page never offers it)
+    NO_REASON = "no reason"  # a reason the store does not offer
     ALREADY_REQUESTED = "already requested"  # the units went into another return meanwhile
 
 
 class RequestRefused(Exception):
-    def __init__(self, why: Refusal) -> None:
+    def __init__(self, why: Refusal, names: tuple[str, ...] = ()) -> None:
         super().__init__(str(why))
         self.why = why
+        self.names = names  # the items a NOT_RETURNABLE refusal is about
 
 
 def ask(ports: Ports, view: CustomerView, form: ReturnForm) -> str:
@@ -118,18 +126,19 @@ def ask(ports: Ports, view: CustomerView, form: ReturnForm) -> str:
         return return_id
     if view.nothing:  # everything was returned meanwhile, the order closed, or time ran out
         raise RequestRefused(Refusal.BLOCKED)
-    if (
-        not form.lines
-        or form.outcome not in CUSTOMER_OUTCOMES
-        or form.reason not in store.config.returns.reasons
-    ):
+    if form.not_returnable:
+        raise RequestRefused(Refusal.NOT_RETURNABLE, form.not_returnable)
+    if not form.lines or form.outcome not in CUSTOMER_OUTCOMES:
         raise RequestRefused(Refusal.NOTHING_SELECTED)
+    reason = reasons.accepted(store.config.returns.reasons, form.reason)
+    if reason is None:
+        raise RequestRefused(Refusal.NO_REASON)
     requested = Requested(
         return_id=return_id,
         order_id=view.facts.order_id,
         lines=form.lines,
         outcome=form.outcome,
-        reason=form.reason,
+        reason=reason,
         source="customer",
         extra={"details": form.details},
     )

@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from functions.returns.models import Outcome, Status
 from functions.shared import clock, email, links
-from functions.shared.i18n import Translator, choose_locale, format_moment, format_relative
+from functions.shared.i18n import Translator, choose_locale, format_date, format_moment, format_relative
 from functions.shared.mailer import PermanentSendError, TransientSendError
 from functions.shared.templating import direction
 
@@ -21,8 +22,6 @@ if TYPE_CHECKING:
     from functions.returns.models import ReturnRequest
     from functions.returns.ports import Ports
     from functions.stores.models import Store
-
-DONE = "return_done_text"
 
 
 class EmailNotSent(Exception):
@@ -44,28 +43,74 @@ def translator(store: Store, request: ReturnRequest) -> Translator:
     )
 
 
-def what_was_said(key: str) -> str:
-    """The audit step's words for a customer email text key (``return_refused_text`` -> ``refused``)."""
-    return key.removeprefix("return_").removesuffix("_text").replace("_", " ")
+@dataclass(frozen=True)
+class CustomerEmail:
+    """One kind of customer email about a return: its subject and the catalog texts of its body."""
+
+    subject: str
+    lines: tuple[str, ...]
 
 
-def for_customer(store: Store, request: ReturnRequest, key: str, **values: Any) -> email.Email | None:
-    """The customer's update for text ``key``; None when the request has no customer email."""
+# Every email a customer gets about a return, by what it says (the audit step "customer emailed" records
+# the name: ``wording.TOLD`` says it to staff). Each kind has its own subject naming the order.
+CUSTOMER_EMAILS = {
+    "received": CustomerEmail("rt_subject_received", ("rt_received_text",)),
+    "refused": CustomerEmail("rt_subject_refused", ("return_refused_text",)),
+    "rejected": CustomerEmail("rt_subject_rejected", ("return_rejected_text",)),
+    "instructions": CustomerEmail("rt_subject_instructions", ("return_instructions_text", "rt_send_by")),
+    "reminder": CustomerEmail("rt_subject_reminder", ("return_reminder_text", "rt_send_by")),
+    "kept": CustomerEmail("rt_subject_kept", ("return_done_text", "return_keep_text")),
+    "done": CustomerEmail("rt_subject_done", ("return_done_text",)),
+    "not received": CustomerEmail("rt_subject_not_received", ("return_not_received_text",)),
+    "expired": CustomerEmail("rt_subject_expired", ("rt_expired_text",)),
+}
+
+
+def greeting(t: Translator, name: Any) -> str:
+    """ "Hi Nour," or, without a name, the locale's own greeting ("Hello,")."""
+    text = " ".join(str(name or "").split())
+    return t("greeting", name=text) if text else t("greeting_anonymous")
+
+
+def for_customer(
+    store: Store,
+    request: ReturnRequest,
+    kind: str,
+    status_link: str,
+    *,
+    deadline: datetime | None = None,
+) -> email.Email | None:
+    """The customer's email ``kind`` (``CUSTOMER_EMAILS``); None when the request has no customer email.
+
+    In the customer's language: a greeting, what happened and what to do, the order named by the store's
+    label, the request number and a link to the return's status page.
+    """
+    from functions.returns import wording
+
     to = request.customer.get("email")
     if not to:
         return None
     config = store.config
     t = translator(store, request)
-    order = request.order_label
-    address = config.returns.return_address or config.postal_address
-    lines = [t(key, order=order, id=request.return_id, address=address, **values)]
-    if key == DONE and not request.decision.get("needs_return", True):
-        lines.append(t("return_keep_text"))
-    subject = t("return_subject", order=order)
+    which = CUSTOMER_EMAILS[kind]
+    values = {
+        "order": request.order_label,
+        "id": request.return_id,
+        "address": config.returns.return_address or config.postal_address,
+        "outcome": t(f"outcome_{request.outcome}"),
+        "reason": wording.policy_said(t, str(request.decision.get("reason") or "")),
+        "date": format_date(deadline, t.language, config.timezone) if deadline else "",
+    }
+    subject = t(which.subject, **values)
     context = {
-        "lines": lines,
+        "greeting": greeting(t, request.customer.get("name")),
+        "lines": [t(key, **values) for key in which.lines if key != "rt_send_by" or deadline],
+        "request_number": t("rt_request_number", id=request.return_id),
+        "status_link": status_link,
+        "status_label": t("rt_status_link"),
         "store_name": config.name,
         "postal_address": config.postal_address,
+        "footer": f"{isolated(t, config.name)} · {isolated(t, config.postal_address)}",
         "locale": t.language,
         "dir": direction(t.language),
         "title": subject,

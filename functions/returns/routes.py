@@ -6,6 +6,7 @@ root, and turns the result or the domain error into a page or a JSON answer.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -20,13 +21,16 @@ from functions.shared.lazy import lazy_module
 from functions.stores.routes import require_store_admin
 
 if TYPE_CHECKING:
-    from functions.returns import customer, service
+    from functions.returns import customer, reasons, service
+    from functions.returns import status as return_status
     from functions.returns import store as returns_store
     from functions.returns.ports import Ports
     from functions.shared.i18n import Translator
     from functions.stores.models import Store
 else:
     customer = lazy_module("functions.returns.customer")
+    reasons = lazy_module("functions.returns.reasons")
+    return_status = lazy_module("functions.returns.status")
     service = lazy_module("functions.returns.service")
     returns_store = lazy_module("functions.returns.store")
 
@@ -34,10 +38,10 @@ else:
 blueprint = Blueprint(__name__)
 FORM = ["*/*"]  # pages answer HTML whatever is posted; the view reads the form it understands
 NOT_WAITING = "approval_not_waiting"  # catalog keys of what the approval page tells staff
-LINK_ERRORS = {  # what a return link that does not open says (by ``links.problem`` message key)
-    "link_expired": ("This link has expired", "Ask the store for a new one."),
-    "not_found": ("Nothing to show", "What this link points to no longer exists."),
-    "link_invalid": ("This link does not work", "It may have been copied incompletely."),
+LINK_ERRORS = {  # what a customer's return link that does not open says (catalog keys, by status)
+    410: ("rt_link_expired_title", "rt_link_expired"),
+    404: ("rt_link_missing_title", "rt_link_missing"),
+    400: ("rt_link_broken_title", "rt_link_broken"),
 }
 NOTICES = {
     StaffAction.APPROVE: "approval_notice_approve",
@@ -71,10 +75,21 @@ def _approval_link_error(error: Exception, ports: Ports) -> Response:
     return html_error(problem.status, t(heading), t(message, days=days), locale=t.language)
 
 
-def _link_error(error: Exception) -> Response:
+def _link_error(error: Exception, ports: Ports) -> Response:
+    """A customer's return or status link that does not open: in the store's language when the link
+    proves its store, else in the browser's language (``Accept-Language``), else English."""
+    from functions.returns.emails import staff_translator
+    from functions.shared.errors import AftercareError
+    from functions.shared.i18n import DEFAULT, Translator, accepted_locale
+
     problem = links.problem(error)
-    heading, message = LINK_ERRORS[problem.message]
-    return html_error(problem.status, heading, message)
+    t = Translator(accepted_locale(blueprint.current_request.headers.get("accept-language")) or DEFAULT)
+    store_id = links.store_of(error)
+    if store_id:
+        with contextlib.suppress(AftercareError):
+            t = staff_translator(ports.stores.get(store_id, cached=True))
+    heading, message = LINK_ERRORS[problem.status]
+    return html_error(problem.status, t(heading), t(message), locale=t.language)
 
 
 def _form() -> dict[str, list[str]]:
@@ -106,7 +121,7 @@ def _customer_page(view: customer.CustomerView, token_text: str) -> dict[str, An
         "order_label": view.order_label,
         "items": view.items,
         "blocked": _blocked(view, t, language),
-        "reasons": config.returns.reasons,
+        "reasons": reasons.offered(t, config.returns.reasons),
         "outcomes": CUSTOMER_OUTCOMES,
         "action": links.RETURN.action(token_text),
         "customer": view.customer,
@@ -139,15 +154,17 @@ def _ask_page(ports: Ports, token: str, status: int = 200, error: str = "") -> R
 
 @route(blueprint, "/r/{token}")
 def return_page(token: str) -> Any:
+    ports = _ports()
     try:
-        return _ask_page(_ports(), token)
+        return _ask_page(ports, token)
     except (tokens.TokenError, NotFound) as error:
-        return _link_error(error)
+        return _link_error(error, ports)
 
 
 REFUSALS = {  # why a request was refused -> HTTP status and the text key the page shows
     "form expired": (422, "return_form_expired"),
     "nothing selected": (422, "return_nothing_selected"),
+    "no reason": (422, "rt_reason_choose"),
     "already requested": (409, "return_already_requested"),
 }
 
@@ -158,7 +175,7 @@ def request_return(token: str) -> Any:
     try:
         view = customer.customer_view(ports, token)
     except (tokens.TokenError, NotFound) as error:
-        return _link_error(error)
+        return _link_error(error, ports)
     page = _customer_page(view, token)
     form = customer.ReturnForm.parse(_form(), view.items)
     try:
@@ -166,6 +183,9 @@ def request_return(token: str) -> Any:
     except customer.RequestRefused as refused:
         if refused.why == customer.Refusal.BLOCKED:
             return _ask_page(ports, token, 409, page["blocked"])
+        if refused.why == customer.Refusal.NOT_RETURNABLE:
+            names = ", ".join(refused.names)
+            return _ask_page(ports, token, 422, page["t"]("rt_refused_not_returnable", names=names))
         status, key = REFUSALS[refused.why]
         return _ask_page(ports, token, status, page["t"](key))
     return html_page(
@@ -177,6 +197,46 @@ def request_return(token: str) -> Any:
         error="",
         return_id=return_id,
     )
+
+
+# ------------------------------------------------------------------------------------- customer status
+
+
+def _status_context(ports: Ports, token_text: str) -> dict[str, Any]:
+    """The status page of the one return a customer's status link names (``tokens.TokenError`` or
+    ``NotFound`` when it opens nothing)."""
+    from functions.returns.emails import translator
+    from functions.returns.models import ReturnRequest
+
+    token = return_status.LINK.open(ports.signing_key(), token_text)
+    store = ports.stores.get(token.store_id, cached=True)
+    item, audit = ports.returns.get(store.id, str(token.claims.get("r", "")))
+    if item is None:
+        raise links.Gone("no such return", store.id)
+    request = ReturnRequest(item)
+    t = translator(store, request)
+    items = request.items
+    return {
+        "t": t,
+        "locale": t.language,
+        "title": t("rt_status_title", order=request.order_label),
+        "store_name": store.config.name,
+        "return_id": request.return_id,
+        "summary": return_status.summary(t, store, request, audit),
+        "steps": return_status.steps_of(t, store, request, audit),
+        "items": [(str(i.get("name") or i.get("product_id")), int(i.get("quantity") or 1)) for i in items],
+    }
+
+
+@route(blueprint, "/rs/{token}")
+def return_status_page(token: str) -> Any:
+    """Where the customer's return stands. Only shows: nothing changes when it is opened."""
+    ports = _ports()
+    try:
+        context = _status_context(ports, token)
+    except (tokens.TokenError, NotFound) as error:
+        return _link_error(error, ports)
+    return html_page(200, "pages/return_status.html", **context)
 
 
 # ------------------------------------------------------------------------------------- staff approval

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from functions.orders import ledger
-from functions.returns import emails, policy
+from functions.returns import emails, policy, status
 from functions.returns.emails import StaffNote
 from functions.returns.models import MONEY_OUTCOMES, ReturnRequest, Status, Waiting
 from functions.returns.refund_client import RefundAnswer, Reply
@@ -67,13 +68,15 @@ class Context:
         """The return ends without a refund: its units become returnable again."""
         release(self.ports, self.store.id, self.request)
 
-    def email_customer(self, key: str, **values: Any) -> None:
-        message = emails.for_customer(self.store, self.request, key, **values)
+    def email_customer(self, kind: str, deadline: datetime | None = None) -> None:
+        """Email the customer ``kind`` (``emails.CUSTOMER_EMAILS``), with a fresh link to the status page."""
+        link = status.link(self.ports, self.store, self.return_id)
+        message = emails.for_customer(self.store, self.request, kind, link, deadline=deadline)
         if message is None:
             self.step("system", "customer not emailed", "the request has no customer email")
             return
         emails.send(self.ports, message)
-        self.step("system", "customer emailed", emails.what_was_said(key), to=message.to)
+        self.step("system", "customer emailed", kind, to=message.to)
 
     def email_staff(self, note: StaffNote) -> list[str]:
         return emails.email_staff(self.ports, self.store, self.request, note)
@@ -112,7 +115,7 @@ def refuse(ctx: Context, event: dict[str, Any]) -> None:
     reason = str(ctx.request.decision.get("reason", ""))
     ctx.set(status=Status.REFUSED, outcome_reason=reason)
     ctx.release()
-    ctx.email_customer("return_refused_text", reason=reason)
+    ctx.email_customer("refused")
 
 
 def request_approval(ctx: Context, event: dict[str, Any]) -> None:
@@ -134,6 +137,8 @@ def request_approval(ctx: Context, event: dict[str, Any]) -> None:
         escalate=escalated,
         link_label="Review and decide",
     )
+    if not escalated:  # the customer hears once that the store will decide, and by when
+        ctx.email_customer("received", deadline)
     sent = ctx.email_staff(note)
     ctx.step(
         "system",
@@ -145,6 +150,7 @@ def request_approval(ctx: Context, event: dict[str, Any]) -> None:
 def no_decision(ctx: Context, event: dict[str, Any]) -> None:
     ctx.set(status=Status.EXPIRED)
     ctx.release()
+    ctx.email_customer("expired")
     ctx.email_staff(
         StaffNote(
             "A return expired without a decision",
@@ -158,23 +164,29 @@ def no_decision(ctx: Context, event: dict[str, Any]) -> None:
 def reject(ctx: Context, event: dict[str, Any]) -> None:
     ctx.set(status=Status.REJECTED)
     ctx.release()
-    ctx.email_customer("return_rejected_text")
+    ctx.email_customer("rejected")
 
 
 def await_parcel(ctx: Context, event: dict[str, Any]) -> None:
     returns = ctx.store.config.returns
     reminded = bool(event.get("reminded"))
     wait = returns.return_timeout - returns.return_reminder if reminded else returns.return_reminder
-    deadline = ctx.ports.clock.now() + wait
+    now = ctx.ports.clock.now()
+    deadline = now + wait
+    return_by = status.return_by(ctx.request) if reminded else None
+    if return_by is None:  # the day the items are due, kept for the reminder and the status page
+        left = returns.return_timeout - returns.return_reminder if reminded else returns.return_timeout
+        return_by = now + left
+        ctx.set(return_by=clock.isoformat(return_by))
     token = str(event["token"])
     ctx.ports.returns.wait(ctx.store.id, ctx.return_id, Waiting.PARCEL, token, deadline, Status.AWAITING_ITEM)
-    ctx.email_customer("return_reminder_text" if reminded else "return_instructions_text")
+    ctx.email_customer("reminder" if reminded else "instructions", return_by)
 
 
 def not_received(ctx: Context, event: dict[str, Any]) -> None:
     ctx.set(status=Status.NOT_RECEIVED)
     ctx.release()
-    ctx.email_customer("return_not_received_text")
+    ctx.email_customer("not received")
     ctx.email_staff(
         StaffNote("A return was never sent back", ["The customer was told the return is closed."])
     )
@@ -341,8 +353,8 @@ def _refund_stuck(ctx: Context, problem: str) -> None:
 
 
 def outcome(ctx: Context, event: dict[str, Any]) -> None:
-    t = emails.translator(ctx.store, ctx.request)
-    ctx.email_customer(emails.DONE, outcome=t(f"outcome_{ctx.request.outcome}"))
+    """Tell the customer it is done (and, when nothing had to come back, that they keep the items)."""
+    ctx.email_customer("done" if ctx.request.decision.get("needs_return", True) else "kept")
 
 
 def complete(ctx: Context, event: dict[str, Any]) -> None:

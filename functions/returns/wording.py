@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from functions.returns import reasons
 from functions.returns.emails import isolated, outcome_word
 from functions.shared import clock
 from functions.shared.i18n import Translator, format_date, format_moment
@@ -115,10 +116,20 @@ STEP_NAMES = (
     "workflow error",
 )
 STEPS = {name: "staff_step_" + name.replace(" ", "_") for name in STEP_NAMES}
-# What the customer was told (``emails.what_was_said`` of the customer's text key), on "customer emailed".
+# What the customer was told (the kind of ``emails.CUSTOMER_EMAILS``), on "customer emailed".
 TOLD = {
     said: "staff_told_" + said.replace(" ", "_")
-    for said in ("refused", "rejected", "instructions", "reminder", "done", "not received")
+    for said in (
+        "received",
+        "refused",
+        "rejected",
+        "instructions",
+        "reminder",
+        "kept",
+        "done",
+        "not received",
+        "expired",
+    )
 }
 PERSONAL = frozenset({"approved", "rejected", "settled"})  # their outcome is the note a person wrote
 DEFAULT_NOTES = {"no note": "staff_audit_no_note", "settled outside Aftercare": "staff_audit_settled_outside"}
@@ -179,7 +190,7 @@ def reason_said(t: Translator, reason: str) -> str:
     if reason.startswith("offered by staff: "):
         note = reason.removeprefix("offered by staff: ")
         return t("staff_reason_offered", note=t(DEFAULT_NOTES[note]) if note in DEFAULT_NOTES else note)
-    return reason
+    return reasons.said(t, reason)
 
 
 def actor_said(t: Translator, actor: str) -> str:
