@@ -51,8 +51,41 @@ def error_body(code: str, message: str, fields: list[dict[str, str]] | None = No
     body: dict[str, Any] = {"error": code, "message": message}
     if fields:
         body["fields"] = fields
-    body["correlation_id"] = current_correlation_id()
+    body["correlation_id"] = correlation_id()
     return body
+
+
+def correlation_id() -> str:
+    """The request's correlation id (set by the observability middleware); never empty: an error answered
+    before the middleware ran gets a fresh one, logged so it can be found."""
+    found = current_correlation_id()
+    if not found:
+        import uuid
+
+        found = str(uuid.uuid4())
+        logger.set_correlation_id(found)
+    return found
+
+
+def unknown_route(method: str, path: str) -> dict[str, Any]:
+    """The gateway answer for a path no route serves: a JSON 404 like API Gateway's ``MISSING_AUTHENTICATION
+    _TOKEN`` response in infra/, with a correlation id of its own (the app never ran for it)."""
+    import uuid
+
+    request_id = str(uuid.uuid4())
+    clean = path.split("?")[0][:200]
+    logger.info("No route", extra={"method": method, "path": clean, "correlation_id": request_id})
+    body = {
+        "error": "not_found",
+        "message": f"No route matches {method} {clean}.",
+        "correlation_id": request_id,
+    }
+    return {
+        "statusCode": 404,
+        "headers": dict(JSON_HEADERS),
+        "multiValueHeaders": {},
+        "body": json.dumps(body),
+    }
 
 
 def json_response(body: Any, status: int = 200, headers: Mapping[str, Any] | None = None) -> Response:
@@ -214,6 +247,8 @@ def route(
                 status = _status_for(error)
                 if status >= 500:
                     logger.exception("Request failed")
+                if status == 500:  # a domain error no status is defined for: a bug, told like one
+                    raise ApiError(500, "internal_error", INTERNAL_MESSAGE) from error
                 raise ApiError(status, error.code, error.message) from error
             except Exception:
                 logger.exception("Unhandled error in route")
