@@ -66,6 +66,9 @@ CUSTOMER_EMAILS = {
 }
 
 
+WITH_NUMBER = frozenset({"instructions", "reminder"})  # bodies that say the request number themselves
+
+
 def greeting(t: Translator, name: Any) -> str:
     """ "Hi Nour," or, without a name, the locale's own greeting ("Hello,")."""
     text = " ".join(str(name or "").split())
@@ -105,7 +108,8 @@ def for_customer(
     context = {
         "greeting": greeting(t, request.customer.get("name")),
         "lines": [t(key, **values) for key in which.lines if key != "rt_send_by" or deadline],
-        "request_number": t("rt_request_number", id=request.return_id),
+        # the request number, unless the body already asks for it in the parcel
+        "request_number": "" if kind in WITH_NUMBER else t("rt_request_number", id=request.return_id),
         "status_link": status_link,
         "status_label": t("rt_status_link"),
         "store_name": config.name,

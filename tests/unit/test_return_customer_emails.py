@@ -1,0 +1,176 @@
+"""The emails a customer gets about a return: one per state, each in the customer's language.
+
+Every kind (``emails.CUSTOMER_EMAILS``) in every locale: its own subject naming the order by the store's
+label, a greeting (by name, or the locale's own form without one), a request number, a status link, a
+Message-ID, and nothing SpamAssassin's local rules hold against it.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from datetime import UTC, datetime
+from email import message_from_bytes
+from typing import Any
+
+import pytest
+
+from functions.returns import emails
+from functions.returns.emails import CUSTOMER_EMAILS, StaffNote, for_customer, for_staff
+from functions.returns.models import ReturnRequest
+from functions.shared.i18n import catalog
+from functions.stores.models import SUPPORTED_LOCALES, Store, StoreConfig
+from tests.helpers import minimal_store_config
+
+pytestmark = pytest.mark.unit
+
+KINDS = tuple(CUSTOMER_EMAILS)
+LINK = "https://care.example.com/rs/TOKEN"
+DUE = datetime(2026, 12, 24, 22, 30, tzinfo=UTC)  # 25 December in Almaty, Tbilisi, Riyadh, Tehran
+
+
+def store(locale: str = "en") -> Store:
+    config = minimal_store_config("kiwi-goods")
+    config.update(name="Kiwi Goods", default_locale="en", timezone="Asia/Almaty")
+    config["returns"] = {
+        "return_address": "Returns desk, 1 Dock Road, Springfield",
+        "non_returnable_types": ["experience"],
+    }
+    return Store(
+        config=StoreConfig.model_validate(config), created_at="2026-10-01T00:00:00Z", admin_key_hash="x"
+    )
+
+
+def request(locale: str, name: str | None = "Nour Haddad", **changes: Any) -> ReturnRequest:
+    item = {
+        "return_id": "ret-0123456789abcdef",
+        "order_id": "1001",
+        "order_name": "#1001",
+        "outcome": "refund",
+        "items": [{"name": "Linen shirt - M", "quantity": 1, "price": "120.00", "line_item_id": "l1"}],
+        "customer": {"email": "nour@example.com", "name": name, "locale": locale},
+        "decision": {
+            "eligible": False,
+            "reason": "City tour cannot be returned (the store does not take back this kind of product).",
+            "needs_return": True,
+        },
+        **changes,
+    }
+    return ReturnRequest(item)
+
+
+def message(kind: str, locale: str, name: str | None = "Nour Haddad") -> emails.email.Email:
+    built = for_customer(store(), request(locale, name), kind, LINK, deadline=DUE)
+    assert built is not None
+    return built
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_each_state_has_its_own_subject_naming_the_order_by_its_label(locale: str) -> None:
+    subjects = {kind: message(kind, locale).subject for kind in KINDS}
+    assert len(set(subjects.values())) == len(KINDS), subjects  # refusal, approval, reminder... all differ
+    for kind, subject in subjects.items():
+        assert "#1001" in subject and "rt_" not in subject, (kind, subject)
+        text = message(kind, locale).text
+        assert "#1001" in text or kind not in {"received", "done", "kept", "expired"}, text
+        assert "1001" not in text.replace("#1001", "")  # one way of naming the order: the store's label
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_greeting_by_name_or_the_locales_own_form_without_one(locale: str) -> None:
+    named = message("instructions", locale)
+    assert named.text.strip().splitlines()[0].replace("\u2068", "").replace("\u2069", "") == catalog(locale)[
+        "greeting"
+    ].replace("{name}", "Nour Haddad")
+    anonymous = message("instructions", locale, name=None)
+    assert anonymous.text.strip().splitlines()[0] == catalog(locale)["greeting_anonymous"]
+    assert "there" not in anonymous.text
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_every_email_links_to_the_status_page_and_carries_a_message_id(locale: str) -> None:
+    for kind in KINDS:
+        built = message(kind, locale)
+        assert LINK in built.text and f'href="{LINK}"' in built.html
+        assert "ret-0123456789abcdef" in built.text  # the request number
+        assert f'lang="{locale}"' in built.html and ('dir="rtl"' in built.html) == (locale in {"ar", "fa"})
+        sent = message_from_bytes(built.mime())
+        assert re.fullmatch(
+            r"<ret-0123456789abcdef\.[0-9a-f]{32}@kiwi-goods\.example\.com>", sent["Message-ID"]
+        )
+
+
+def test_the_refusal_gives_the_policy_reason_in_the_customers_language() -> None:
+    arabic = message("refused", "ar").text
+    assert "City tour" in arabic and "cannot be returned" not in arabic
+    assert catalog("ar")["staff_policy_kind_one"].split("{names}")[1].strip() in arabic
+    assert (
+        "cannot be returned (the store does not take back this kind of product)"
+        in message("refused", "en").text
+    )
+
+
+def test_approval_says_where_and_by_when_in_the_customers_calendar() -> None:
+    assert "Please send them by December 25, 2026." in message("instructions", "en").text
+    assert "Returns desk, 1 Dock Road, Springfield" in message("reminder", "en").text
+    assert "You do not need to send anything back." in message("kept", "en").text
+
+
+def test_the_staff_email_about_a_return_has_a_message_id_in_what_is_sent() -> None:
+    note = StaffNote("Approve or reject a return", ["Reason: Does not fit."], link_label="Review and decide")
+    built = for_staff(store(), request("en"), note, "care@kiwi.example", "https://care.example.com/approve/T")
+    sent = message_from_bytes(built.mime())
+    assert re.fullmatch(r"<ret-0123456789abcdef\.[0-9a-f]{32}@kiwi-goods\.example\.com>", sent["Message-ID"])
+    assert sent["Auto-Submitted"] == "auto-generated"
+
+
+def spam_verdicts(messages: list[bytes]) -> list[tuple[float, set[str]]]:
+    """SpamAssassin's local score and the rules that scored, per message in order (one process for all:
+    ``--mbox``, which answers in its own order: matched back by Message-ID)."""
+    mbox = b"".join(
+        b"From sender@example.com Sat Dec  5 12:00:00 2026\n" + raw.replace(b"\r\n", b"\n") + b"\n"
+        for raw in messages
+    )
+    result = subprocess.run(
+        ["spamassassin", "-L", "--mbox"], input=mbox, capture_output=True, timeout=300, check=False
+    )
+    verdicts = {}
+    for part in re.split(
+        r"^From sender@example\.com .*$", result.stdout.decode("utf-8", "replace"), flags=re.M
+    )[1:]:
+        found = re.search(r"^Message-ID: (\S+)", part, re.M | re.I)
+        status = re.search(
+            r"^X-Spam-Status: \w+, score=(-?[\d.]+) required=\S+ tests=(.*?) autolearn", part, re.M | re.S
+        )
+        assert found and status, part[:2000]
+        tests = {
+            name.strip() for name in status.group(2).split(",") if name.strip() and name.strip() != "none"
+        }
+        verdicts[found.group(1)] = (float(status.group(1)), tests)
+    ids = [str(message_from_bytes(raw)["Message-ID"]) for raw in messages]
+    assert set(verdicts) == set(ids), result.stderr
+    return [verdicts[mid] for mid in ids]
+
+
+def scoring_rules(tests: set[str]) -> set[str]:
+    """The rules of a verdict that add points (SpamAssassin's default scores)."""
+    return tests - {"HTML_MESSAGE", "NO_RECEIVED", "NO_RELAYS"}  # 0 points, or less
+
+
+# Kazakh mail mixes Cyrillic with the Latin letters of addresses, links and request numbers: SpamAssassin's
+# MIXED_ES (1.0: more than 20 Latin "e" and 1.4 times as many e-like Cyrillic letters), written for Latin
+# text disguised with look-alikes, fires when the store's address and its links are Latin-heavy. Our own
+# words avoid it (one request number per email, no Latin wording); the store's address is the store's.
+ALLOWED = {"kk": {"MIXED_ES"}}
+
+
+@pytest.mark.xdist_group("spamassassin")
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_spamassassin_finds_nothing_to_hold_against_any_return_email(locale: str) -> None:
+    if shutil.which("spamassassin") is None:
+        pytest.fail("Debian spamassassin is missing: `make system-deps` (run by `make test`) installs it")
+    verdicts = spam_verdicts([message(kind, locale).mime() for kind in KINDS])
+    for kind, (score, tests) in zip(KINDS, verdicts, strict=True):
+        assert scoring_rules(tests) <= ALLOWED.get(locale, set()), (kind, tests)
+        assert score <= (1.0 if scoring_rules(tests) else 0.0), (kind, score, tests)
