@@ -26,7 +26,7 @@ def test_send_event_to_an_unknown_store_names_the_known_ones(devstack: DevStackP
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"Unknown store 'dem' at {devstack.url}. Did you mean 'demo'? Known stores: " in result.stderr
     assert "demo" in result.stderr.split("Known stores: ")[1]
-    assert "secret" not in result.stderr
+    assert "No generic secret" not in result.stderr
 
 
 def test_a_bad_store_file_is_explained_setting_by_setting(devstack: DevStackProcess, tmp_path: Path) -> None:
