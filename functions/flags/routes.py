@@ -61,17 +61,54 @@ def _problem(error: Exception, ports: Ports) -> Response:
     return html_error(found.status, t(heading), t(message, days=links.STAFF.ttl.days), locale=t.language)
 
 
-def _templates(view: staff.StaffView) -> dict[str, str]:
-    """The store's reply templates with the customer's first name and the store's name filled in."""
+def _reply_locale(view: staff.StaffView, asked: str | None) -> str:
+    """The language of the reply: the one staff chose on the page, else the customer's (else the store's)."""
+    from functions.shared.i18n import choose_locale
+    from functions.stores.models import SUPPORTED_LOCALES
+
+    if asked in SUPPORTED_LOCALES:
+        return str(asked)
+    customer = view.flag.get("customer") or {}
+    return choose_locale(customer.get("locale"), view.store.config.default_locale)
+
+
+def _templates(view: staff.StaffView, locale: str) -> dict[str, str]:
+    """The reply templates in ``locale`` with the customer's first name and the store's name filled in.
+
+    The store's own for that locale (a plain text counts for the store's default locale); where it has
+    none, Aftercare's own from the replies catalog. Without a name, the locale's own way of addressing a
+    customer ("عزيزي العميل"), never an English "there".
+    """
+    from functions.shared.i18n import Translator, choose_locale
     from functions.shared.texts import render_reply_template
 
     config = view.store.config
+    t = Translator(locale)
     customer = view.flag.get("customer") or {}
-    first = str(customer.get("name") or "").split(" ")[0] or "there"
-    return {
-        name: render_reply_template(text, name=first, store=config.name)
-        for name, text in config.alerts.reply_templates.items()
-    }
+    first = str(customer.get("name") or "").split(" ")[0] or t("rp_name_missing")
+    store_language = choose_locale(None, config.default_locale)
+    own = config.alerts.reply_templates_for(locale, store_language)
+    if not own:
+        own = {t("rp_apology_title"): t.text("rp_apology_body")}
+    return {name: render_reply_template(text, name=first, store=config.name) for name, text in own.items()}
+
+
+def _reply_languages(t: Translator, view: staff.StaffView) -> list[tuple[str, str]]:
+    """The languages a reply may be written in, named in the store's language, the customer's marked."""
+    from functions.shared.i18n import choose_locale
+    from functions.stores.models import SUPPORTED_LOCALES
+
+    customer = view.flag.get("customer") or {}
+    theirs = choose_locale(customer.get("locale"), view.store.config.default_locale)
+    return [
+        (
+            code,
+            t("rp_customer_language", language=t(f"rp_language_{code}"))
+            if code == theirs
+            else t(f"rp_language_{code}"),
+        )
+        for code in SUPPORTED_LOCALES
+    ]
 
 
 def _log(t: Translator, view: staff.StaffView) -> list[dict[str, str]]:
@@ -120,13 +157,24 @@ def _returns(t: Translator, view: staff.StaffView, ports: Ports) -> list[dict[st
 
 
 def _page(
-    view: staff.StaffView, ports: Ports, status: int = 200, notice: str = "", error: str = "", draft: str = ""
+    view: staff.StaffView,
+    ports: Ports,
+    status: int = 200,
+    notice: str = "",
+    error: str = "",
+    draft: str = "",
+    choice: dict[str, str] | None = None,
 ) -> Response:
+    """The staff page; ``choice`` is the reply's language and starting point staff picked (query or form)."""
     config = view.store.config
     t = emails.staff_translator(view.store)
     now = ports.clock.now()
     overdue, due = emails.due(t, view.store, str(view.flag["sla_deadline"]), now)
-    templates = _templates(view)
+    choice = choice or {}
+    reply_locale = _reply_locale(view, choice.get("reply_locale"))
+    templates = _templates(view, reply_locale)
+    asked = str(choice.get("template") or "")
+    starting_point = asked if asked in templates else next(iter(templates), "")
     current = view.answer or view.flag
     offer = offers.offer_context(view, ports)
     return html_page(
@@ -149,7 +197,10 @@ def _page(
         action_id=uuid.uuid4().hex,
         actor=view.actor,
         templates=templates,
-        draft=draft or next(iter(templates.values()), ""),
+        starting_point=starting_point,
+        reply_locale=reply_locale,
+        reply_languages=_reply_languages(t, view),
+        draft=draft or templates.get(starting_point, ""),
         notice=notice,
         error=error,
         offers=[(kind, returns_emails.outcome_word(t, kind)) for kind in models.OFFERS],
@@ -170,7 +221,8 @@ def staff_page(token: str) -> Any:
         view = staff.open_staff(token, ports)
     except (tokens.TokenError, NotFound) as error:
         return _problem(error, ports)
-    return _page(view, ports)
+    query = dict(blueprint.current_request.query_params or {})  # the reply's language and starting point
+    return _page(view, ports, choice={k: str(query.get(k, ""))[:100] for k in ("reply_locale", "template")})
 
 
 Form = dict[str, str]
@@ -179,7 +231,12 @@ Notice = tuple[str, dict[str, str]]  # what the page confirms: a catalog key and
 
 def _reply(view: staff.StaffView, form: Form, ports: Ports) -> Notice:
     staff.reply(
-        view, form.get("reply", ""), form.get("action_id", ""), form.get("action") == "reply_resolve", ports
+        view,
+        form.get("reply", ""),
+        form.get("action_id", ""),
+        form.get("action") == "reply_resolve",
+        ports,
+        locale=_reply_locale(view, form.get("reply_locale")),
     )
     return "staff_notice_replied", {}
 
@@ -251,6 +308,7 @@ def staff_action(token: str) -> Any:
             422,
             error=_refusal(t, refused),
             draft=form.get("reply", ""),
+            choice=form,
         )
     except models.DuplicateReply:
         notice = "staff_notice_duplicate_reply", {}

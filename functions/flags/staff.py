@@ -137,12 +137,21 @@ def _reply_body(view: StaffView, text: str, ports: Ports) -> str:
     return body
 
 
-def reply(view: StaffView, text: str, action_id: str, resolve: bool, ports: Ports) -> None:
-    """Email the staff member's reply to the customer, threaded under the original email, once."""
+def reply(
+    view: StaffView, text: str, action_id: str, resolve: bool, ports: Ports, locale: str | None = None
+) -> None:
+    """Email the staff member's reply to the customer, threaded under the original email, once.
+
+    ``locale`` is the language staff wrote it in (the customer's unless they chose another): the email is
+    marked with it (its language and direction).
+    """
     body = _reply_body(view, text, ports)
     digest = claim(view, action_id, ports, reply_text=body)
+    flag = view.flag
+    if locale:
+        flag = {**flag, "customer": {**(flag.get("customer") or {}), "locale": locale}}
     try:
-        message_id = ports.mailer.send(reply_email(view.store, view.flag, body))
+        message_id = ports.mailer.send(reply_email(view.store, flag, body))
     except (TransientSendError, PermanentSendError):
         ports.flags.release_action(view.store.id, view.flag_id, action_id, reply_digest=digest)
         raise Refused("staff_error_send_failed") from None

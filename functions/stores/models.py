@@ -286,6 +286,14 @@ def _minutes(period: str) -> tuple[int, int]:
     return int(start[:2]) * 60 + int(start[3:]), int(end[:2]) * 60 + int(end[3:])
 
 
+def _default_replies() -> dict[str, str | dict[str, str]]:
+    return {
+        "Apology": "Hi {name},\n\nThank you for telling us, and we are sorry this was not what you "
+        "expected. We would like to put it right: just reply to this email and we will sort it out."
+        "\n\n{store}",
+    }
+
+
 class AlertPolicy(Strict):
     sla: Sla = Field(default=timedelta(hours=24), description="PT15M to P365D")
     negative_stars_at_most: int = Field(default=2, ge=1, le=4)
@@ -293,26 +301,43 @@ class AlertPolicy(Strict):
     keywords: list[Keyword] = Field(
         default_factory=lambda: ["broken", "never arrived", "refund", "damaged"], max_length=50
     )
-    reply_templates: dict[Line, str] = Field(
-        default_factory=lambda: {
-            "Apology": "Hi {name},\n\nThank you for telling us, and we are sorry this was not what you "
-            "expected. We would like to put it right: just reply to this email and we will sort it out."
-            "\n\n{store}",
-        },
-        description="Starting points for staff replies; {name} and {store} are filled in",
+    reply_templates: dict[Line, str | dict[str, str]] = Field(
+        default_factory=_default_replies,
+        description="Starting points for staff replies: one text (in the store's default_locale) or one per "
+        'locale ({"en": "Hi {name}", "ar": "مرحبًا {name}"}); {name} and {store} are filled in; a locale '
+        "without any gets Aftercare's own",
         max_length=20,
     )
 
     @field_validator("reply_templates")
     @classmethod
-    def _templates(cls, value: dict[str, str]) -> dict[str, str]:
+    def _templates(cls, value: dict[str, str | dict[str, str]]) -> dict[str, str | dict[str, str]]:
         from functions.shared.texts import reply_template_problem
 
-        for name, text in value.items():
-            why = reply_template_problem(text)
-            if why:
-                raise Unfit(text, why, "", "Hi {name}, thank you for telling us. {store}", at=(name,))
+        for name, texts in value.items():
+            by_locale = texts if isinstance(texts, dict) else {"": texts}
+            for locale, text in by_locale.items():
+                at = (name, locale) if locale else (name,)
+                if locale and locale not in SUPPORTED_LOCALES:
+                    expected = f"use one of {', '.join(SUPPORTED_LOCALES)}"
+                    raise Unfit(locale, "is not a locale with a catalog", expected, "ar", at=at)
+                why = reply_template_problem(text)
+                if why:
+                    raise Unfit(text, why, "", "Hi {name}, thank you for telling us. {store}", at=at)
         return value
+
+    def reply_templates_for(self, locale: str, default_locale: str) -> dict[str, str]:
+        """The store's reply templates in ``locale``: a plain text is in the store's ``default_locale``
+        (Aftercare's own English default stays English: other locales get their own from the catalog)."""
+        english_default = _default_replies()
+        found = {}
+        for name, texts in self.reply_templates.items():
+            if isinstance(texts, dict):
+                if texts.get(locale):
+                    found[name] = texts[locale]
+            elif locale == ("en" if english_default.get(name) == texts else default_locale):
+                found[name] = texts
+        return found
 
 
 class IntegrationConfig(Strict):
