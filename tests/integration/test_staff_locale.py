@@ -138,8 +138,12 @@ def test_the_staff_page_and_its_answers_are_in_the_stores_language(world: World)
     assert '<html lang="ar" dir="rtl">' in page
     assert AR["staff_send_reply"] in page and AR["staff_offer_heading"] in page
     assert "(Asia/Riyadh)" in page and "خلال 4 ساعات" in page
-    assert "Dear Sam, we are sorry. Acme Goods" in page  # reply templates stay as configured
-    assert english_left(page.replace("Sorry", "")) == []
+    # the customer (Sam) reads English: the English starting point is preselected; the store's own plain
+    # template is its default language's (Arabic) starting point, as configured
+    assert '<option value="en" selected>' in page and "Hi Sam," in page
+    assert "Dear Sam, we are sorry. Acme Goods" in world.call("GET", f"{path}?reply_locale=ar").text
+    draft = page.split('id="reply"')[1].split("</textarea>")[0]
+    assert english_left(page.replace(draft, "").replace("Sorry", "")) == []
     # A forged form is refused in Arabic
     forged = world.form(path, {"csrf": "nope", "action_id": "x", "action": "resolve"})
     assert forged.status == 422 and AR["staff_error_stale_form"] in forged.text
