@@ -28,14 +28,18 @@ class _Links:
     signing_key: bytes
     base_url: str
 
-    def survey(self, item: dict[str, Any], score: int, product: str | None = None) -> str:
-        claims: dict[str, Any] = {"r": item["order_id"], "o": item["outreach_id"], "s": score}
+    def survey(self, item: dict[str, Any], score: int | None, product: str | None = None) -> str:
+        """The survey page, with ``score`` chosen (a star or number link) or nothing chosen (None)."""
+        claims: dict[str, Any] = {"r": item["order_id"], "o": item["outreach_id"]}
+        if score is not None:
+            claims["s"] = score
         if product is not None:
             claims["p"] = product
         return self._url(links.SURVEY, claims)
 
-    def unsubscribe(self, email: str) -> str:
-        return self._url(links.UNSUBSCRIBE, {"c": customer_key(email)})
+    def unsubscribe(self, email: str, language: str) -> str:
+        """The unsubscribe page, in the language of the email it came in (claim ``l``)."""
+        return self._url(links.UNSUBSCRIBE, {"c": customer_key(email), "l": language})
 
     def start_return(self, order_id: str | None) -> str | None:
         return self._url(links.RETURN, {"o": order_id}) if order_id is not None else None
@@ -64,7 +68,7 @@ def _asks(items: list[dict[str, Any]], make: _Links, t: Translator) -> _Asks:
                 {"score": s, "url": make.survey(item, s), "label": t("score_label", score=s)}
                 for s in range(11)
             ]
-            asks.nps = {"links": scores}
+            asks.nps = {"links": scores, "page": make.survey(item, None)}
             continue
         asks.reviews.extend(_review(item, product, make, t) for product in item.get("products", []))
     return asks
@@ -76,7 +80,8 @@ def _review(item: dict[str, Any], product: dict[str, Any], make: _Links, t: Tran
         {"score": s, "url": make.survey(item, s, product_id), "label": t("star_label", stars=s)}
         for s in range(1, 6)
     ]
-    return {"name": product.get("name") or product["product_id"], "links": stars}
+    name = product.get("name") or product["product_id"]
+    return {"name": name, "links": stars, "page": make.survey(item, None, product_id)}
 
 
 def _wording(asks: _Asks, store_name: str, t: Translator) -> tuple[str, str]:
@@ -126,7 +131,7 @@ def compose(
     store_name = one_line(config.name, 120)
     subject, intro = _wording(asks, store_name, t)
     name = one_line(customer.get("name"), 80)
-    unsubscribe_url = make.unsubscribe(email)
+    unsubscribe_url = make.unsubscribe(email, language)
     context = {
         "t": t,
         "locale": language,

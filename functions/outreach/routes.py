@@ -13,7 +13,7 @@ from chalice.app import Blueprint, Response
 
 from functions.customers.store import Suppression
 from functions.shared import links, tokens
-from functions.shared.http import html_page, route
+from functions.shared.http import html_page, link_problem, route
 
 if TYPE_CHECKING:
     from functions.customers.store import CustomerRepository
@@ -46,7 +46,8 @@ def _context(token_text: str) -> dict[str, Any]:
     token = links.UNSUBSCRIBE.open(found.signing_key, token_text)
     store = found.stores.get(token.store_id, cached=True)
     profile = found.customers.get(store.id, str(token.claims.get("c", ""))) or {}
-    language = choose_locale(None, store.config.default_locale)
+    # The language of the email the link came in (links from before it was recorded: the store's)
+    language = choose_locale(str(token.claims.get("l") or ""), store.config.default_locale)
     return {
         "token": token,
         "store": store,
@@ -60,19 +61,11 @@ def _context(token_text: str) -> dict[str, Any]:
 
 
 def _invalid(error: tokens.TokenError) -> Response:
-    from functions.shared.i18n import Translator
+    """The page of a link that does not open, in the browser's language (the link proves nothing)."""
+    from functions.shared.i18n import accepted_locale
 
-    t = Translator("en")
-    problem = links.problem(error)
-    return _page(
-        problem.status,
-        "pages/error.html",
-        title=t(problem.title),
-        heading=t(problem.title),
-        message=t(problem.message),
-        hint="",
-        locale="en",
-        correlation_id="",
+    return link_problem(
+        error, accepted_locale(blueprint.current_request.headers.get("accept-language")) or "en"
     )
 
 

@@ -26,12 +26,19 @@ MAX_FORM_BYTES = 16 * 1024
 PAGE = "pages/survey.html"
 
 
+def _browser_language() -> str:
+    """A link that does not open proves no store or customer: its page speaks the browser's language."""
+    from functions.shared.i18n import accepted_locale
+
+    return accepted_locale(blueprint.current_request.headers.get("accept-language")) or "en"
+
+
 @route(blueprint, "/s/{token}", methods=("GET",))
 def survey_page(token: str) -> Any:
     try:
         survey = service.open_survey(token, composition.response_ports())
     except (tokens.TokenError, NotFound) as error:
-        return link_problem(error)
+        return link_problem(error, _browser_language())
     return html_page(
         200, PAGE, **survey.context(), action=links.SURVEY.action(token), state="ask", error=None
     )
@@ -49,7 +56,7 @@ def survey_answer(token: str) -> Any:
     try:
         survey = service.open_survey(token, ports)
     except (tokens.TokenError, NotFound) as error:
-        return link_problem(error)
+        return link_problem(error, _browser_language())
     raw = form_bytes(blueprint.current_request)
     context = {**survey.context(), "action": links.SURVEY.action(token)}
     if len(raw) > MAX_FORM_BYTES:

@@ -153,7 +153,7 @@ def link_problem(error: Exception, locale: str = "en") -> Response:
 
     found = problem(error)
     t = Translator(locale)
-    return html_error(found.status, t(found.title), t(found.message))
+    return html_error(found.status, t(found.title), t(found.message), locale=locale)
 
 
 def form_bytes(request: Any) -> bytes:

@@ -77,9 +77,9 @@ class Translator:
 
 
 _RTL_LETTERS = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
-_ISOLATES = ("\u2068", "\u2069")
+_ISOLATES = ("\u2068", "\u2069")  # FIRST STRONG ISOLATE ... POP DIRECTIONAL ISOLATE: invisible
 # A number ("120.00", "4,5") or one Latin word ("USD"): a run that cannot be reordered, never wrapped.
-_PLAIN = re.compile(r"[\d.,]*\d[\d.,]*|[A-Za-z]+|")  # FIRST STRONG ISOLATE ... POP DIRECTIONAL ISOLATE: invisible
+_PLAIN = re.compile(r"[\d.,]*\d[\d.,]*|[A-Za-z]+|")
 
 
 def isolate(value: Any, rtl: bool) -> str:
@@ -145,3 +145,14 @@ def format_duration(delta: timedelta, language: str) -> str:
     from babel.dates import format_timedelta
 
     return str(format_timedelta(delta, threshold=1.1, locale=language))
+
+
+def language_name(code: Any, language: str) -> str:
+    """A language's name said in ``language`` ("ar" in English: "Arabic"), or the code when unknown."""
+    from babel import Locale, UnknownLocaleError
+
+    text = str(code or "")
+    try:
+        return str(Locale.parse(language_of(text)).get_display_name(language) or text) if text else ""
+    except (ValueError, UnknownLocaleError):
+        return text

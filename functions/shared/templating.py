@@ -35,6 +35,11 @@ def environment() -> jinja2.Environment:
                 trim_blocks=True,
                 lstrip_blocks=True,
             )
+            from functions.shared import colors, i18n
+
+            _environment["default"].filters.update(
+                ink=colors.ink, button=colors.button, language_name=i18n.language_name
+            )
         return _environment["default"]
 
 

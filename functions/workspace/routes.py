@@ -355,4 +355,6 @@ def settings_page(workspace: Workspace) -> Response:
         active="settings",
         sections=settings_view.sections(workspace.store.config, t, fmt),
         history=_ports().stores.history(workspace.store.id, limit=HISTORY),
+        summary_said=lambda summary: settings_view.summary_said(summary, t, fmt),
+        actor_said=lambda actor: settings_view.actor_said(actor, t),
     )
