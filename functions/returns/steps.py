@@ -122,6 +122,8 @@ def request_approval(ctx: Context, event: dict[str, Any]) -> None:
     escalated = bool(event.get("escalated"))
     deadline = ctx.ports.clock.now() + ctx.store.config.returns.approval_timeout
     token = str(event["token"])
+    if not escalated:  # the customer hears once that the store will decide, and by when (before parking)
+        ctx.email_customer("received", deadline)
     ctx.ports.returns.wait(
         ctx.store.id, ctx.return_id, Waiting.APPROVAL, token, deadline, Status.AWAITING_APPROVAL
     )
@@ -137,8 +139,6 @@ def request_approval(ctx: Context, event: dict[str, Any]) -> None:
         escalate=escalated,
         link_label="Review and decide",
     )
-    if not escalated:  # the customer hears once that the store will decide, and by when
-        ctx.email_customer("received", deadline)
     sent = ctx.email_staff(note)
     ctx.step(
         "system",
@@ -178,9 +178,10 @@ def await_parcel(ctx: Context, event: dict[str, Any]) -> None:
         left = returns.return_timeout - returns.return_reminder if reminded else returns.return_timeout
         return_by = now + left
         ctx.set(return_by=clock.isoformat(return_by))
+    # told before parking: once the request waits for its parcel, everything this step does is done
+    ctx.email_customer("reminder" if reminded else "instructions", return_by)
     token = str(event["token"])
     ctx.ports.returns.wait(ctx.store.id, ctx.return_id, Waiting.PARCEL, token, deadline, Status.AWAITING_ITEM)
-    ctx.email_customer("reminder" if reminded else "instructions", return_by)
 
 
 def not_received(ctx: Context, event: dict[str, Any]) -> None:
