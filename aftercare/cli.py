@@ -13,7 +13,7 @@ import requests
 import yaml
 from pydantic import ValidationError
 
-from aftercare.devstack.runner import STATE_FILE
+from aftercare.devstack import statefiles
 
 EXIT_USAGE = 2
 EXIT_INVALID = 3
@@ -26,17 +26,15 @@ class CliError(Exception):
         self.code = code
 
 
-def _local_state() -> dict[str, Any]:
-    try:
-        data = json.loads(STATE_FILE.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
+def _local_state(endpoint: str | None = None) -> dict[str, Any]:
+    """The connection file of the local stack at ``endpoint`` (by default: the default running stack,
+    see ``aftercare.devstack.statefiles``); empty when there is none."""
+    return statefiles.find(endpoint)[1]
 
 
 def _target(args: argparse.Namespace) -> tuple[str, str]:
     """Endpoint and operator key: flags, then environment, then a running local stack."""
-    state = _local_state()
+    state = _local_state(args.endpoint or os.environ.get("AFTERCARE_ENDPOINT"))
     endpoint = args.endpoint or os.environ.get("AFTERCARE_ENDPOINT") or state.get("endpoint")
     key = args.operator_key or os.environ.get("AFTERCARE_OPERATOR_KEY")
     if not key and state and (not args.endpoint or args.endpoint.rstrip("/") == state.get("endpoint")):
@@ -142,8 +140,8 @@ def _remember_secrets(endpoint: str, store_id: str, secrets: dict[str, str], adm
     New secrets (a rotation, an integration an update enabled) are merged into what is kept; the demo
     store's own entries are kept current too.
     """
-    state = _local_state()
-    if not state or state.get("endpoint") != endpoint or not (secrets or admin_key):
+    path, state = statefiles.find(endpoint)
+    if path is None or not state or state.get("endpoint") != endpoint or not (secrets or admin_key):
         return
     state.setdefault("stores", {}).setdefault(store_id, {}).update(secrets)
     demo = state.get("demo") or {}
@@ -151,8 +149,7 @@ def _remember_secrets(endpoint: str, store_id: str, secrets: dict[str, str], adm
         demo.update({f"{name}_webhook_secret": secret for name, secret in secrets.items()})
         if admin_key:
             demo["admin_key"] = admin_key
-    STATE_FILE.write_text(json.dumps(state, indent=2), encoding="utf-8")
-    STATE_FILE.chmod(0o600)
+    statefiles.write(path, state)
 
 
 def _webhook_secret(args: argparse.Namespace, endpoint: str) -> str:
@@ -160,7 +157,7 @@ def _webhook_secret(args: argparse.Namespace, endpoint: str) -> str:
         return str(args.secret)
     if os.environ.get("AFTERCARE_WEBHOOK_SECRET"):
         return os.environ["AFTERCARE_WEBHOOK_SECRET"]
-    state = _local_state()
+    state = _local_state(endpoint)
     if state.get("endpoint") == endpoint:
         demo = state.get("demo") or {}
         if demo.get("store_id") == args.store and demo.get(f"{args.integration}_webhook_secret"):
@@ -226,7 +223,7 @@ def cmd_send_event(args: argparse.Namespace) -> int:
         body = Path(args.file).read_bytes()
     except FileNotFoundError:
         raise CliError(f"{args.file}: no such file", EXIT_USAGE) from None
-    state = _local_state()
+    state = _local_state(args.endpoint or os.environ.get("AFTERCARE_ENDPOINT"))
     endpoint = (args.endpoint or os.environ.get("AFTERCARE_ENDPOINT") or state.get("endpoint") or "").rstrip(
         "/"
     )
@@ -395,9 +392,12 @@ def cmd_store_history(args: argparse.Namespace) -> int:
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
-    from aftercare.devstack.runner import serve
+    from aftercare.devstack.runner import PortInUse, serve
 
-    return serve(args.host, args.port, demo=args.demo, verbose=args.verbose)
+    try:
+        return serve(args.host, args.port, demo=args.demo, verbose=args.verbose, fresh=args.fresh)
+    except PortInUse as error:
+        raise CliError(str(error), EXIT_USAGE) from None
 
 
 def _target_options(sub: argparse.ArgumentParser) -> None:
@@ -463,7 +463,12 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=8000, help="HTTP port (0 picks a free one)")
     dev.add_argument("--demo", action="store_true", help="also create a demo store and print its secrets")
-    dev.add_argument("--verbose", action="store_true", help="show function logs and metrics")
+    dev.add_argument(
+        "--verbose", action="store_true", help="show function logs and metrics, every request too"
+    )
+    dev.add_argument(
+        "--fresh", action="store_true", help="forget what .aftercare/stack-<port>/ saved; start empty"
+    )
     dev.set_defaults(func=cmd_dev)
 
     store = commands.add_parser("store", help="manage stores").add_subparsers(

@@ -158,13 +158,14 @@ class DevStackProcess:
     """``aftercare dev --demo`` running as a real process, as a developer would start it (``demo=False``:
     ``aftercare dev``, no demo store or history, for tests of the stack itself)."""
 
-    def __init__(self, workdir: Any, port: int, *, demo: bool = True) -> None:
+    def __init__(self, workdir: Any, port: int, *, demo: bool = True, extra: tuple[str, ...] = ()) -> None:
         import subprocess
         import sys
         import threading
         from pathlib import Path
 
         self.workdir = workdir
+        self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.command = str(Path(sys.executable).parent / "aftercare")
         env = {
@@ -172,7 +173,7 @@ class DevStackProcess:
         }
         self.env = env
         self.process = subprocess.Popen(
-            [self.command, "dev", *(["--demo"] if demo else []), "--port", str(port)],
+            [self.command, "dev", *(["--demo"] if demo else []), "--port", str(port), *extra],
             cwd=workdir,
             env=env,
             stdout=subprocess.PIPE,
@@ -199,7 +200,7 @@ class DevStackProcess:
     def state(self) -> dict[str, Any]:
         import json
 
-        return dict(json.loads((self.workdir / ".aftercare" / "dev.json").read_text()))
+        return dict(json.loads((self.workdir / ".aftercare" / f"stack-{self.port}" / "dev.json").read_text()))
 
     def cli(self, *args: str) -> Any:
         import subprocess

@@ -8,6 +8,7 @@ the simulated clock and delivers DynamoDB stream records; the dev console lives 
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import json
 import logging
@@ -21,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 FUNCTION_PREFIX = "aftercare-local"
-STATE_FILE = Path(".aftercare") / "dev.json"
 DEMO_OWNER = "owner@demo-outfitters.example"
 SFN_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 
@@ -141,7 +141,13 @@ def start(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, verb
         sys.path.insert(0, str(ROOT))
     app_module = importlib.import_module("app")
     app = app_module.app
-    server = create_server(app, host, port)
+    try:
+        server = create_server(app, host, port)
+    except OSError as error:
+        moto.stop()
+        if error.errno in (errno.EADDRINUSE, errno.EACCES):
+            raise PortInUse(host, port) from None
+        raise
     bound_port = server.server.server_address[1]
     base_url = f"http://{host}:{bound_port}"
 
@@ -165,8 +171,10 @@ def start(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, verb
         moto_url=moto_url,
         operator_key=provisioned.secret_values["OperatorKeySecret"],
     )
-    # the clock stops wherever an email comes due
-    stack.next_due_hints.append(lambda: composition.adapters().outreach.next_due())
+    # the clock stops wherever something comes due (emails, SLA deadlines, return deadlines, digests)
+    from aftercare.devstack import deadlines
+
+    stack.next_due_hints.extend(deadlines.every_deadline(composition.adapters().settings))
     console.attach(stack)
     app.register_blueprint(console.blueprint, url_prefix="/_dev")
 
@@ -257,23 +265,75 @@ def create_demo_store(base_url: str) -> dict[str, Any]:
     }
 
 
-def write_state(running: Running, path: Path = STATE_FILE) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {
-        "endpoint": running.base_url,
-        "operator_key": running.stack.operator_key,
-        "pid": os.getpid(),
-        "demo": running.stack.demo,
-        "demo_data": running.stack.demo_data,
-    }
-    path.write_text(json.dumps(state, indent=2), encoding="utf-8")
-    path.chmod(0o600)
+def write_state(running: Running, path: Path) -> None:
+    """The stack's connection file, keeping what the CLI remembered there before (store secrets)."""
+    from aftercare.devstack import statefiles
+
+    state = statefiles.read(path)
+    state.update(
+        {
+            "endpoint": running.base_url,
+            "operator_key": running.stack.operator_key,
+            "pid": os.getpid(),
+            "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "demo": running.stack.demo,
+            "demo_data": running.stack.demo_data,
+        }
+    )
+    statefiles.write(path, state)
 
 
-def serve(host: str, port: int, *, demo: bool, verbose: bool, state_file: Path = STATE_FILE) -> int:
+def mark_stopped(path: Path) -> None:
+    from aftercare.devstack import statefiles
+
+    state = statefiles.read(path)
+    if state.get("pid") == os.getpid():
+        state["pid"] = None
+        statefiles.write(path, state)
+
+
+class PortInUse(Exception):
+    def __init__(self, host: str, port: int) -> None:
+        suggestion = free_port_after(host, port)
+        super().__init__(
+            f"Port {port} is in use (another local stack?). "
+            f"Start on another port: make run PORT={suggestion} (or aftercare dev --port {suggestion})."
+        )
+
+
+def port_free(host: str, port: int) -> bool:
+    """Whether the HTTP server could bind ``port`` (as it will: with SO_REUSEADDR)."""
+    import socket
+
+    if port == 0:
+        return True
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port_after(host: str, port: int) -> int:
+    for candidate in range(port + 1, min(port + 100, 65535)):
+        if port_free(host, candidate):
+            return candidate
+    return port + 1
+
+
+def serve(host: str, port: int, *, demo: bool, verbose: bool, fresh: bool = False) -> int:
     """Run until Ctrl-C or SIGTERM; print where everything is."""
+    from aftercare.devstack import statefiles
+
+    if not port_free(host, port):
+        raise PortInUse(host, port)
     running = start(host, port, demo=demo, verbose=verbose)
+    bound_port = int(running.base_url.rsplit(":", 1)[1])
+    state_file = statefiles.connection_file(bound_port)
     write_state(running, state_file)
+    default = statefiles.claim_default(bound_port, running.base_url)
     done = threading.Event()
 
     def stop(signum: int, frame: Any) -> None:
@@ -288,6 +348,10 @@ def serve(host: str, port: int, *, demo: bool, verbose: bool, state_file: Path =
         f"  Dev console  {running.base_url}/_dev/",
         f"  Operator key {running.stack.operator_key}   (also in {state_file})",
     ]
+    if not default:
+        lines.append(
+            f"  CLI          another stack is the default: pass --endpoint {running.base_url} for this one"
+        )
     if running.stack.demo:
         lines.append("  Demo store (secrets are shown once):")
         lines.extend(f"    {key:<28} {value}" for key, value in running.stack.demo.items())
@@ -305,7 +369,7 @@ def serve(host: str, port: int, *, demo: bool, verbose: bool, state_file: Path =
     finally:
         print("Stopping the local stack...", flush=True)
         running.shutdown()
-        with contextlib.suppress(FileNotFoundError):
-            state_file.unlink()
+        mark_stopped(state_file)
+        statefiles.release_default()
         time.sleep(0.1)
     return 0

@@ -133,16 +133,20 @@ def test_demo_store_is_ready_to_use(devstack: DevStackProcess) -> None:
 
 
 def test_ctrl_c_stops_everything_cleanly(tmp_path: object) -> None:
+    import json
     from pathlib import Path
 
     port = free_port()
-    stack = DevStackProcess(Path(str(tmp_path)), port, demo=False)
-    assert (Path(str(tmp_path)) / ".aftercare" / "dev.json").exists()
+    workdir = Path(str(tmp_path))
+    stack = DevStackProcess(workdir, port, demo=False)
+    pointer = workdir / ".aftercare" / "dev.json"
+    assert json.loads(pointer.read_text())["port"] == port  # the default stack for the CLI
 
     code = stack.stop()
 
     assert code == 0
-    assert not (Path(str(tmp_path)) / ".aftercare" / "dev.json").exists()
+    assert not pointer.exists()
+    assert stack.state["pid"] is None  # the stack's own file stays (its secrets), marked stopped
     time.sleep(0.2)
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", port)) != 0  # nothing listens any more
