@@ -200,9 +200,10 @@ def test_customer_and_staff_emails_carry_the_return_id(ports: Ports) -> None:
     run(ports, "request_approval", token="task-1", escalated=False)
     run(ports, "reject")
 
-    staff, customer = mailer.sent
-    assert staff.to == f"care@{STORE}.example.com" and customer.to == "ada@example.com"
-    for mail in (staff, customer):
+    received, staff, customer = mailer.sent  # the customer hears the request is in, staff decide, then no
+    assert staff.to == f"care@{STORE}.example.com" and customer.to == received.to == "ada@example.com"
+    assert received.subject != customer.subject  # each state its own subject
+    for mail in (received, staff, customer):
         assert mail.headers["Message-ID"].startswith("<ret-00000000000000a1.")
     assert "(ret-00000000000000a1)" in staff.subject
     assert "Request ret-00000000000000a1" in staff.text
