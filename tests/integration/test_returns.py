@@ -232,7 +232,7 @@ def test_out_of_window_and_non_returnable_are_refused_with_a_reason(
 
     assert finished(late)["status"] == "SUCCEEDED" and finished(tour)["status"] == "SUCCEEDED"
     assert store.view(late)["return"]["status"] == "refused"
-    refusals = customer_mails("cannot accept")  # the policy's reason in the customer's words, dated in their language
+    refusals = customer_mails("cannot accept")  # the policy's reason in the customer's words and calendar
     assert any("return window closed on October 23, 2026" in m["text"] for m in refusals), refusals
     assert "Product tour cannot be returned" in store.view(tour)["return"]["outcome_reason"]
     assert receiver.calls == []
