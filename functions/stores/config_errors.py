@@ -166,12 +166,29 @@ def _tell(item: dict[str, Any], root: type[BaseModel]) -> tuple[tuple[Any, ...],
     ctx: dict[str, Any] = item.get("ctx") or {}
     cause = ctx.get("error")
     if kind == "value_error" and isinstance(cause, Unfit):
-        if cause.at or isinstance(cause.value, Words):  # an entry of a map, or a value not to quote back
-            loc, value = loc + cause.at, cause.value
-        example = cause.example if cause.example is not _NONE else _example(root, loc)
-        if isinstance(value, bool):  # true/false read as a number of seconds or an amount
-            return loc, sentence(value, "is not " + _noun(root, loc), cause.expected, example)
-        return loc, sentence(value, cause.problem, cause.expected, example)
+        return _tell_unfit(cause, loc, value, root)
+    structural = _tell_structure(kind, loc, value, ctx, root)
+    if structural is not None:
+        return structural
+    return loc, _tell_value(item, kind, loc, value, ctx, root)
+
+
+def _tell_unfit(
+    cause: Unfit, loc: tuple[Any, ...], value: Any, root: type[BaseModel]
+) -> tuple[tuple[Any, ...], str]:
+    """A problem one of our own validators described (``Unfit``)."""
+    if cause.at or isinstance(cause.value, Words):  # an entry of a map, or a value not to quote back
+        loc, value = loc + cause.at, cause.value
+    example = cause.example if cause.example is not _NONE else _example(root, loc)
+    if isinstance(value, bool):  # true/false read as a number of seconds or an amount
+        return loc, sentence(value, "is not " + _noun(root, loc), cause.expected, example)
+    return loc, sentence(value, cause.problem, cause.expected, example)
+
+
+def _tell_structure(
+    kind: str, loc: tuple[Any, ...], value: Any, ctx: dict[str, Any], root: type[BaseModel]
+) -> tuple[tuple[Any, ...], str] | None:
+    """A bad key, an unknown setting or a missing one; None for a problem with a value."""
     if loc and loc[-1] == "[key]":
         return loc[:-1], _bad_key(root, loc[:-1], str(value), ctx)
     if kind == "extra_forbidden":
@@ -181,36 +198,43 @@ def _tell(item: dict[str, Any], root: type[BaseModel]) -> tuple[tuple[Any, ...],
         example = _example(root, loc)
         add = f"; add it, e.g. {name}: {shown(example)}" if example is not _NONE else ""
         return loc, f"required but missing{add}"
+    return None
+
+
+def _tell_value(
+    item: dict[str, Any],
+    kind: str,
+    loc: tuple[Any, ...],
+    value: Any,
+    ctx: dict[str, Any],
+    root: type[BaseModel],
+) -> str:
+    """A value of the wrong kind, shape, length or range, in words."""
     name = _name(loc)
     annotation, info = _locate(root, loc)
     example = _example(root, loc)
     if kind == "value_error" and "reason" in ctx:  # pydantic's email check
         reason = str(ctx["reason"]).rstrip(".")
         reason = reason[:1].lower() + reason[1:]
-        return loc, sentence(value, f"is not an email address ({reason})", "", example)
+        return sentence(value, f"is not an email address ({reason})", "", example)
     if kind == "string_pattern_mismatch" and name in _NAMED:
         problem, expected, good = _NAMED[name]
-        return loc, sentence(value, problem, expected, good)
+        return sentence(value, problem, expected, good)
     if kind in ("string_too_short", "string_too_long"):
-        return loc, _length(value, kind, ctx, example)
+        return _length(value, kind, ctx, example)
     if kind in ("too_short", "too_long"):
-        return loc, _count(value, kind, ctx, example)
+        return _count(value, kind, ctx, example)
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        return loc, sentence(value, "is out of range", _range_words(annotation, info, ctx), example)
+        return sentence(value, "is out of range", _range_words(annotation, info, ctx), example)
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return loc, _not_a_section(value, annotation, example)
-    noun = _noun(root, loc)
-    if kind.endswith(("_type", "_parsing", "_from_float", "finite_number")) or kind in (
-        "literal_error",
-        "enum",
-    ):
-        expected = _expected(annotation, info, ctx)
-        if kind == "literal_error":
-            choices = [str(c) for c in get_args(annotation)] or _choices(ctx)
-            return loc, _one_of(value, choices, noun)
-        return loc, sentence(value, f"is not {noun}", expected, example)
+        return _not_a_section(value, annotation, example)
+    if kind == "literal_error":
+        choices = [str(c) for c in get_args(annotation)] or _choices(ctx)
+        return _one_of(value, choices, _noun(root, loc))
+    if kind.endswith(("_type", "_parsing", "_from_float", "finite_number")) or kind == "enum":
+        return sentence(value, f"is not {_noun(root, loc)}", _expected(annotation, info, ctx), example)
     message = str(item.get("msg", "")).removeprefix("Value error, ")
-    return loc, sentence(value, f"is not accepted ({message})", "", example)
+    return sentence(value, f"is not accepted ({message})", "", example)
 
 
 def _name(loc: tuple[Any, ...]) -> str:
@@ -262,8 +286,6 @@ def _locate(root: type[BaseModel], loc: tuple[Any, ...]) -> tuple[Any, FieldInfo
 
 def _example(root: type[BaseModel], loc: tuple[Any, ...]) -> Any:
     """A good value for ``loc``: a known example, the field's default, or one for its type."""
-    from pydantic_core import PydanticUndefined
-
     name = _name(loc)
     annotation, info = _locate(root, loc)
     if loc and isinstance(loc[-1], int):  # an item of a list: an example item
@@ -274,14 +296,28 @@ def _example(root: type[BaseModel], loc: tuple[Any, ...]) -> Any:
         return _EXAMPLES[name]
     if info is not None and info.examples:
         return info.examples[0]
-    if info is not None:
-        default = info.default
-        if default is PydanticUndefined and info.default_factory is not None:
-            default = info.default_factory()  # type: ignore[call-arg]
-        if default not in (None, PydanticUndefined, [], {}) and not _is_model(type(default)):
-            if isinstance(default, timedelta):
-                return _durations(default)
-            return _plain(default)
+    default = _default_of(info)
+    if default is not _NONE:
+        return default
+    return _example_of_type(annotation, info)
+
+
+def _default_of(info: Any) -> Any:
+    """The field's default as a person would write it; ``_NONE`` when it has none worth showing."""
+    from pydantic_core import PydanticUndefined
+
+    if info is None:
+        return _NONE
+    default = info.default
+    if default is PydanticUndefined and info.default_factory is not None:
+        default = info.default_factory()
+    if default in (None, PydanticUndefined, [], {}) or _is_model(type(default)):
+        return _NONE
+    return _durations(default) if isinstance(default, timedelta) else _plain(default)
+
+
+def _example_of_type(annotation: Any, info: Any) -> Any:
+    """A plain good value of a field's type."""
     if annotation is timedelta:
         return _durations(timedelta(days=7))
     if annotation is bool:
