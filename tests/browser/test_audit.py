@@ -1,0 +1,201 @@
+"""The audit of everything a customer, staff or the owner sees, in every language.
+
+For each locale a store lives its whole story (tests/audit.py: requests, answers, alerts, replies,
+unsubscribing, returns, the workspace, the digest) and every email and every page it produced is judged
+the way people and their mail filters will:
+
+- rendered in headless Chromium at 360 and 1280 px (emails also at 320 px): nothing scrolls sideways;
+- axe finds no serious or critical violation (emails are judged as documents: they have no landmarks);
+- SpamAssassin's local rules (``spamassassin -L -t``) give every email a score of 0 or less;
+- in ar, fa, kk and ka no English is left: every Latin word is one the store or the customer wrote.
+
+Each run writes its counts to ``build/audit/<locale>.json``; the terminal summary adds them up.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.audit import LOCALES, WRITTEN, Seen, Story, whole_story
+from tests.world import World
+
+pytestmark = [pytest.mark.browser]
+
+ROOT = Path(__file__).resolve().parents[2]
+REPORTS = ROOT / "build" / "audit"
+PAGE_WIDTHS = (360, 1280)
+EMAIL_WIDTHS = (320, 360, 1280)
+AXE_WIDTHS = (360, 1280)
+# Emails are documents shown inside a mail client's own page: landmarks and a first-level heading are
+# the client's business (axe's "region", "landmark-one-main" and "page-has-heading-one" rules).
+EMAIL_RULES_OFF = {"region": {"enabled": False}, "landmark-one-main": {"enabled": False}}
+# Latin words allowed in every language besides the ones people wrote, each for a reason:
+LOANWORDS = {
+    "Aftercare",  # the product's name, and its command (``aftercare store update``) the settings page quotes
+    "aftercare",
+    "Re",  # "Re:" before a reply's subject: the mail convention every client reads in every language
+    "NPS",  # the survey's name; the catalogs keep the acronym, as the trade does
+    "CSV",  # the download's file format
+    "US",  # CLDR's symbol for the US dollar in these languages ("US$")
+    "webhook",  # the platforms' own word, kept by Arabic, Persian, Kazakh and Georgian developers
+    "ID",  # "store ID": Georgian keeps the Latin abbreviation
+    "shopify",  # the integration ids of store.yaml, which the settings page lists as configured
+    "generic",
+}
+ALLOWED = WRITTEN | LOANWORDS
+_LATIN = re.compile(r"[A-Za-z][A-Za-z']+")
+_NOT_WORDS = re.compile(
+    # links, addresses, ids with dashes (store ids, "ret-1f90"), zone names (Asia/Riyadh), currency codes
+    # and a language's code after its name ("العربية (ar)")
+    r"https?://\S+|[\w.+-]+@[\w.-]+|\b[a-z0-9]+(?:-[a-z0-9]+)+\b|\b[A-Z][a-z]+/[A-Za-z_]+\b|\b[A-Z]{3}\b"
+    r"|\([a-z]{2}\)"
+)
+
+
+def overflow(page: Any) -> int:
+    """How many pixels the document scrolls sideways (0 when nothing sticks out)."""
+    return int(page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth"))
+
+
+def serious(page: Any, email: bool) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    options = {"rules": EMAIL_RULES_OFF} if email else None
+    results = Axe().run(page, options=options)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+# Everything a person reads, except <code> (configuration keys and ids the settings page quotes exactly as
+# they are written in store.yaml) and what is marked translate="no" (lists and texts of the store's
+# configuration shown as the store wrote them: keywords, return reasons, reply templates).
+VISIBLE = """() => {
+  const hide = document.createElement('style');
+  hide.textContent = 'code, [translate=no] { display: none !important; }';
+  document.head.appendChild(hide);
+  const words = [document.title, document.body.innerText];
+  hide.remove();
+  for (const el of document.querySelectorAll('[title],[aria-label],[alt],[placeholder],input[type=submit]')) {
+    for (const name of ['title', 'aria-label', 'alt', 'placeholder', 'value']) {
+      const shown = name !== 'value' || el.type === 'submit';
+      if (shown && el.hasAttribute(name)) words.push(el.getAttribute(name));
+    }
+  }
+  return words.join('\\n');
+}"""
+
+
+def english_left(text: str) -> list[str]:
+    """The Latin words of ``text`` nobody wrote in the store's data: what a catalog failed to translate."""
+    plain = _NOT_WORDS.sub(" ", text)
+    return sorted({word for word in _LATIN.findall(plain) if word not in ALLOWED})
+
+
+def spam_score(email: Seen) -> tuple[float, str]:
+    """SpamAssassin's local score of one email, with the rules that scored."""
+    result = subprocess.run(
+        ["spamassassin", "-L", "-t"], input=email.mime, capture_output=True, timeout=300, check=False
+    )
+    report = result.stdout.decode("utf-8", "replace")
+    total = re.search(r"Content analysis details:\s+\((-?[\d.]+) points", report)
+    assert total, report + result.stderr.decode("utf-8", "replace")
+    rules = [
+        f"{name} {points}"
+        for points, name in re.findall(r"^\s*(-?\d+\.\d+)\s+([A-Z0-9_]+)\s", report, re.M)
+        if float(points) > 0
+    ]
+    return float(total.group(1)), ", ".join(rules)
+
+
+def spam_scores(emails: list[Seen]) -> list[tuple[float, str]]:
+    """Each email's score, two at a time (one ``spamassassin`` process per message: its --mbox mode
+    does not keep its reports in the order of the messages)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if shutil.which("spamassassin") is None:
+        pytest.fail("Debian spamassassin is missing: `make system-deps` (run by `make test`) installs it")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(spam_score, emails))
+
+
+def judge(browser: Any, story: Story) -> dict[str, Any]:
+    problems: list[str] = []
+    renders = violations = 0
+    contexts = {
+        width: browser.new_context(viewport={"width": width, "height": 800}) for width in EMAIL_WIDTHS
+    }
+    tabs = {width: context.new_page() for width, context in contexts.items()}
+    try:
+        for seen in [*story.emails, *story.pages]:
+            widths = EMAIL_WIDTHS if seen.is_email else PAGE_WIDTHS
+            for width in widths:
+                tab = tabs[width]
+                tab.set_content(seen.html, wait_until="load")
+                renders += 1
+                wide = overflow(tab)
+                if wide > 0:
+                    problems.append(f"{seen.name}: {wide} px too wide at {width} px")
+                if width in AXE_WIDTHS:
+                    found = serious(tab, seen.is_email)
+                    violations += len(found)
+                    problems.extend(f"{seen.name} at {width} px: {v}" for v in found)
+            if story.locale != "en":
+                shown = tabs[1280].evaluate(VISIBLE)
+                left = english_left("\n".join([shown, seen.subject, seen.text]))
+                if left:
+                    problems.append(f"{seen.name}: English left in {story.locale}: {left}")
+    finally:
+        for context in contexts.values():
+            context.close()
+    scores = spam_scores(story.emails)
+    for email, (score, rules) in zip(story.emails, scores, strict=True):
+        if score > 0:
+            problems.append(f"{email.name} ({email.subject}): SpamAssassin {score} ({rules})")
+        if not email.headers.get("Message-ID"):
+            problems.append(f"{email.name}: no Message-ID")
+    return {
+        "locale": story.locale,
+        "emails": len(story.emails),
+        "pages": len(story.pages),
+        "renders": renders,
+        "violations": violations,
+        "max_spam_score": max(score for score, _ in scores),
+        "problems": problems,
+    }
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_email_and_page_fits_passes_axe_and_speaks_the_language(
+    world: World, browser: Any, locale: str
+) -> None:
+    # Given a store and its customers in this language, When they live the whole story
+    story = whole_story(world, locale)
+    assert len(story.emails) >= 15 and len(story.pages) >= 25  # the story still shows what it should
+    # Then every email and page is judged, and nothing is found against any of them
+    report = judge(browser, story)
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    (REPORTS / f"{locale}.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    assert [p for p in report["problems"] if not KNOWN.match(p)] == [], "\n".join(report["problems"])
+    assert len(report["problems"]) <= KNOWN_COUNT.get(locale, 0), "\n".join(report["problems"])
+
+
+# Open (issue 13): Kazakh customer emails with four or more links, and the digest, score 1.0 on
+# SpamAssassin's MIXED_ES. The rule counts Latin "e" (over 20) against Cyrillic U+0435 and the like (over
+# 1.4 times as many, Latin ones included); the Latin ones come from the links (domain and signed token)
+# and the store's address. Nothing else may be found, and no more of these than today.
+KNOWN = re.compile(
+    r"^[^:]+: to (the customer|staff) \([^)]*\): SpamAssassin 1\.[01] \((FUZZY_XPILL 0\.1, )?MIXED_ES 1\.0\)$"
+)
+KNOWN_COUNT = {"kk": 4}
