@@ -7,7 +7,7 @@ Registered on the app only by ``aftercare dev``; the deployed package never cont
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -28,8 +28,13 @@ _DURATION: TypeAdapter[timedelta] = TypeAdapter(timedelta)
 _FORM = "application/x-www-form-urlencoded"
 
 
-def attach(stack: DevStack) -> None:
+_archive: list[dict[str, Any]] = []
+
+
+def attach(stack: DevStack, archived: list[dict[str, Any]] | None = None) -> None:
+    """Serve ``stack``; ``archived``: executions of earlier runs of a saved stack (``persist``)."""
     _state["stack"] = stack
+    _archive[:] = archived or []
 
 
 def _stack() -> DevStack:
@@ -42,48 +47,128 @@ def _render(name: str, **context: Any) -> Response:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True
     )
+    environment.filters["ago"] = human_duration
     html = environment.get_template(name).render(**context)
     return Response(body=html, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
+def human_duration(seconds: float) -> str:
+    """``1 h 5 min``, ``17 days``, ``2 days 3 h``: what a person would say (the larger two units)."""
+    seconds = abs(int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+    if seconds < 3600:
+        return f"{minutes} min"
+    if seconds < 86400:
+        rest = minutes % 60
+        return f"{hours} h" + (f" {rest} min" if rest else "")
+    rest = hours % 24
+    day_word = "day" if days == 1 else "days"
+    return f"{days} {day_word}" + (f" {rest} h" if rest else "")
+
+
+def _simulated(moment: datetime) -> str:
+    from aftercare.devstack.persist import journal
+
+    return clock.isoformat(journal.simulated(moment))
+
+
 def _executions(limit: int = 50) -> list[dict[str, Any]]:
+    """This run's executions (in simulated time) and earlier runs' (a saved stack), newest first."""
+    from aftercare.devstack.persist import RESUME_SUFFIX
     from functions.shared import aws
 
     sfn = aws.stepfunctions()
     result = []
     for machine in sfn.list_state_machines().get("stateMachines", []):
+        resumed = machine["name"].endswith(RESUME_SUFFIX)
         for execution in sfn.list_executions(
             stateMachineArn=machine["stateMachineArn"], maxResults=limit
         ).get("executions", []):
             result.append(
                 {
-                    "state_machine": machine["name"],
+                    "state_machine": machine["name"].removesuffix(RESUME_SUFFIX),
                     "name": execution["name"],
                     "arn": execution["executionArn"],
                     "status": execution["status"],
-                    "started_at": execution["startDate"].isoformat(),
-                    "stopped_at": execution["stopDate"].isoformat() if execution.get("stopDate") else None,
+                    "started_at": _simulated(execution["startDate"]),
+                    "stopped_at": _simulated(execution["stopDate"]) if execution.get("stopDate") else None,
+                    "note": "resumed after a restart" if resumed else "",
                 }
             )
+    result.extend({**item, "note": "before a restart"} for item in _archive)
     return sorted(result, key=lambda item: item["started_at"], reverse=True)
 
 
-def _history(arn: str) -> list[dict[str, Any]]:
-    from functions.shared import aws
+_FAILURES = ("Failed", "TimedOut", "Aborted")
 
-    events = aws.stepfunctions().get_execution_history(executionArn=arn, maxResults=1000).get("events", [])
-    history = []
+
+def _describe(event: dict[str, Any]) -> tuple[str, str, str]:
+    """(kind, text, tone) of one history event, for the timeline."""
+    kind = str(event["type"])
+    details = next((v for k, v in event.items() if k.endswith("EventDetails") and isinstance(v, dict)), {})
+    name = str(details.get("name", ""))
+    tone = "bad" if kind.endswith(_FAILURES) else ("good" if kind.endswith("Succeeded") else "")
+    if kind == "ExecutionStarted":
+        return "start", "Execution started", ""
+    if kind == "ExecutionSucceeded":
+        return "end", "Execution succeeded", "good"
+    if kind.startswith("Execution") and kind.endswith(_FAILURES):
+        cause = details.get("error") or details.get("cause") or ""
+        ending = kind.removeprefix("Execution").lower()
+        return "end", f"Execution {ending}" + (f": {cause}" if cause else ""), "bad"
+    if kind.endswith("StateEntered"):
+        return "state", f"Entered {name} ({kind.removesuffix('StateEntered').lower() or 'state'})", ""
+    if kind.endswith("StateExited"):
+        return "state", f"Left {name}", ""
+    if kind.startswith("TaskScheduled") or kind == "TaskScheduled":
+        resource = str(details.get("resource", ""))
+        waits = "waitForTaskToken" in resource
+        text = "Task waiting for a person (task token)" if waits else f"Task scheduled: {resource}"
+        return "task", text, ""
+    if kind.startswith("LambdaFunctionScheduled"):
+        return "task", "Lambda task scheduled", ""
+    if kind.startswith("Wait"):
+        return "wait", f"Wait {kind.removeprefix('Wait').lower()}", ""
+    if kind.endswith(_FAILURES):
+        error = details.get("error") or ""
+        cause = str(details.get("cause") or "")[:200]
+        return "failure", f"{kind}: {error} {cause}".strip(), "bad"
+    if kind.endswith("Succeeded"):
+        return "task", f"{kind.replace('Succeeded', ' succeeded')}", "good"
+    return "other", kind, tone
+
+
+def history_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A readable timeline of an execution's history: what happened, when (simulated time), and the
+    event's details for whoever wants them."""
+    timeline = []
     for event in events:
+        kind, text, tone = _describe(event)
         details = {k: v for k, v in event.items() if k.endswith("EventDetails")}
-        history.append(
+        timestamp = event["timestamp"]
+        timeline.append(
             {
                 "id": event["id"],
                 "type": event["type"],
-                "timestamp": event["timestamp"].isoformat(),
+                "at": _simulated(timestamp) if isinstance(timestamp, datetime) else str(timestamp),
+                "kind": kind,
+                "text": text,
+                "tone": tone,
                 "details": json.loads(json.dumps(details, default=str)),
             }
         )
-    return history
+    return timeline
+
+
+def _history(arn: str) -> list[dict[str, Any]]:
+    for item in _archive:
+        if item["arn"] == arn:
+            return list(item.get("history", []))
+    from aftercare.devstack.persist import execution_history
+
+    return history_of(execution_history(arn))
 
 
 def _overview() -> dict[str, Any]:
@@ -91,6 +176,7 @@ def _overview() -> dict[str, Any]:
     return {
         "now": clock.isoformat(clock.now()),
         "offset_seconds": int(clock.clock.offset.total_seconds()),
+        "offset_words": human_duration(clock.clock.offset.total_seconds()),
         "schedules": [
             {
                 "name": s.name,
@@ -214,14 +300,23 @@ def list_executions() -> Any:
 
 @route(blueprint, "/executions/{execution_arn}")
 def execution_history(execution_arn: str) -> Any:
+    """The history as JSON, or as a timeline page for a browser (``?view=timeline``, the console's links)."""
     from urllib.parse import unquote
 
     from botocore.exceptions import ClientError
 
+    arn = unquote(execution_arn)
     try:
-        return json_response({"arn": unquote(execution_arn), "history": _history(unquote(execution_arn))})
+        history = _history(arn)
     except ClientError:
         raise ApiError(404, "not_found", "No such execution.") from None
+    query: Any = blueprint.current_request.query_params or {}
+    if query.get("view") == "timeline":
+        execution = next((e for e in _executions(1000) if e["arn"] == arn), {"name": arn, "arn": arn})
+        return _render(
+            "execution.html", execution=execution, history=history, title=f"Execution {execution['name']}"
+        )
+    return json_response({"arn": arn, "history": history})
 
 
 @route(blueprint, "/refunds")

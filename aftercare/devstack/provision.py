@@ -111,8 +111,11 @@ def provision(
     public_base_url: str = "http://127.0.0.1:8000",
     template: dict[str, Any] | None = None,
     function_refs: dict[str, dict[str, str]] | None = None,
+    secret_values: dict[str, str] | None = None,
 ) -> Provisioned:
-    """Create every table, secret and configuration set in the template; return the environment."""
+    """Create every table, secret and configuration set in the template; return the environment.
+
+    ``secret_values`` (logical id -> value) gives secrets the values a saved local stack had."""
     template = template or infra.load_template()
     session = boto3.session.Session(region_name=REGION)
     dynamodb = session.client("dynamodb")
@@ -135,7 +138,7 @@ def provision(
     secretsmanager = session.client("secretsmanager")
     for logical, resource in infra.resources_of_type(template, "AWS::SecretsManager::Secret").items():
         length = int(resource["Properties"].get("GenerateSecretString", {}).get("PasswordLength", 48))
-        value = secrets.token_urlsafe(length)[:length]
+        value = (secret_values or {}).get(logical) or secrets.token_urlsafe(length)[:length]
         arn = secretsmanager.create_secret(Name=f"{prefix}-{logical}", SecretString=value)["ARN"]
         result.secrets[logical] = arn
         result.secret_values[logical] = value

@@ -64,14 +64,60 @@ class Running:
     stop: threading.Event
     threads: list[threading.Thread]
     servers: list[Any]
+    saver: Any = None  # aftercare.devstack.runner.Saver, or None when nothing is kept
 
     def shutdown(self) -> None:
+        """Stop serving, then save (moto still answers), then stop moto."""
         self.stop.set()
-        for server in self.servers:
-            with contextlib.suppress(Exception):  # best effort while exiting
-                server.shutdown() if hasattr(server, "shutdown") else server.stop()
+        http, *others = self.servers
+        with contextlib.suppress(Exception):  # best effort while exiting
+            http.shutdown()
         for thread in self.threads:
             thread.join(timeout=5)
+        if self.saver is not None:
+            self.saver.save("on stop")
+        for server in others:
+            with contextlib.suppress(Exception):
+                server.shutdown() if hasattr(server, "shutdown") else server.stop()
+
+
+class Saver:
+    """Saves the stack to ``directory`` on stop and, after a change, at most every ``every`` seconds."""
+
+    def __init__(
+        self, stack: Any, directory: Path, archived: list[dict[str, Any]], every: float = 5.0
+    ) -> None:
+        self.stack = stack
+        self.directory = directory
+        self.archived = archived
+        self.every = every
+        self.saved_at = time.monotonic()
+        self.seen = -1
+        self.last_seconds = 0.0
+
+    def fingerprint(self) -> int:
+        from aftercare.devstack import outbox
+
+        return int(self.stack.changes) + outbox.count()
+
+    def maybe_save(self) -> None:
+        if time.monotonic() - self.saved_at >= self.every and self.fingerprint() != self.seen:
+            self.save("after a change")
+
+    def save(self, why: str) -> None:
+        from aftercare.devstack import persist
+        from functions.shared.observability import logger
+
+        seen = self.fingerprint()
+        try:
+            self.last_seconds = persist.save(self.stack, self.directory, self.archived)
+        except Exception:  # a failed save must not stop the stack; the next one may work
+            logger.exception("saving the local stack failed")
+            return
+        finally:
+            self.saved_at = time.monotonic()
+        self.seen = seen
+        logger.debug(f"saved the local stack {why} in {self.last_seconds:.2f} s")
 
 
 def _stream_mappings(provisioned: Any, app: Any) -> list[Any]:
@@ -104,8 +150,28 @@ def _stream_mappings(provisioned: Any, app: Any) -> list[Any]:
     return mappings
 
 
-def start(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, verbose: bool = False) -> Running:
-    """Start everything and return once the HTTP server accepts requests."""
+def start(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    demo: bool = False,
+    verbose: bool = False,
+    state_dir: Path | None = None,
+    fresh: bool = False,
+) -> Running:
+    """Start everything and return once the HTTP server accepts requests.
+
+    With ``state_dir``, what was saved there is loaded first (unless ``fresh``) and kept there while the
+    stack runs (``aftercare.devstack.persist``).
+    """
+    from aftercare.devstack import persist
+
+    saved = None
+    if state_dir is not None:
+        if fresh:
+            with contextlib.suppress(FileNotFoundError):
+                (state_dir / persist.STATE).unlink()
+        saved = persist.load(state_dir)
     local_aws_environment(verbose)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     import requests
@@ -153,13 +219,19 @@ def start(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, verb
 
     from aftercare.devstack.provision import local_function_refs
 
+    persist.journal.install()
     provisioned = provision(
-        FUNCTION_PREFIX, public_base_url=base_url, function_refs=local_function_refs(app, FUNCTION_PREFIX)
+        FUNCTION_PREFIX,
+        public_base_url=base_url,
+        function_refs=local_function_refs(app, FUNCTION_PREFIX),
+        secret_values=(saved or {}).get("secrets"),
     )
     os.environ.update(provisioned.environment)
     composition.reset()
     aws.reset_clients()
     secrets.reset_secrets()
+    if saved is not None:
+        persist.restore_data(saved, provisioned)
 
     lambdas.install()
     lambdas.register_app(app, FUNCTION_PREFIX)
@@ -175,19 +247,36 @@ def start(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, verb
     from aftercare.devstack import deadlines
 
     stack.next_due_hints.extend(deadlines.every_deadline(composition.adapters().settings))
-    console.attach(stack)
+    archived: list[dict[str, Any]] = []
+    if saved is not None:
+        persist.restore_stack(saved, stack)
+        archived = persist.resume_executions(saved, stack, FUNCTION_PREFIX)
+        stack.pump.skip_existing()  # delivered before the save: never twice
+    console.attach(stack, archived)
     app.register_blueprint(console.blueprint, url_prefix="/_dev")
+    from aftercare.devstack.server import request_log
+
+    request_log.changed = stack.changed
+    request_log.verbose = verbose
 
     stop = threading.Event()
     http_thread = threading.Thread(target=server.serve_forever, name="aftercare-http", daemon=True)
     http_thread.start()
-    if demo:
-        create_demo(stack, base_url)
+    if demo and not stack.demo:
+        if saved is None:
+            create_demo(stack, base_url)
+        else:
+            stack.demo_data = {"line": "none: this saved stack began without --demo (see --fresh --demo)"}
+    saver = Saver(stack, state_dir, archived) if state_dir is not None else None
+    if saver is not None and saved is None:
+        saver.save("at start")  # a stack killed early still comes back with its keys and demo
 
     def loop() -> None:
         while not stop.wait(1.0):
             try:
                 stack.tick()
+                if saver is not None:
+                    saver.maybe_save()
             except Exception:  # keep the loop alive; failures show in the console
                 from functions.shared.observability import logger
 
@@ -195,7 +284,7 @@ def start(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, verb
 
     loop_thread = threading.Thread(target=loop, name="aftercare-loop", daemon=True)
     loop_thread.start()
-    return Running(base_url, moto_url, stack, stop, [http_thread, loop_thread], [server, moto])
+    return Running(base_url, moto_url, stack, stop, [http_thread, loop_thread], [server, moto], saver)
 
 
 def create_demo(stack: Any, base_url: str) -> None:
@@ -329,7 +418,8 @@ def serve(host: str, port: int, *, demo: bool, verbose: bool, fresh: bool = Fals
 
     if not port_free(host, port):
         raise PortInUse(host, port)
-    running = start(host, port, demo=demo, verbose=verbose)
+    state_dir = statefiles.stack_dir(port) if port else None  # port 0: a new port each time, nothing kept
+    running = start(host, port, demo=demo, verbose=verbose, state_dir=state_dir, fresh=fresh)
     bound_port = int(running.base_url.rsplit(":", 1)[1])
     state_file = statefiles.connection_file(bound_port)
     write_state(running, state_file)
@@ -363,6 +453,9 @@ def serve(host: str, port: int, *, demo: bool, verbose: bool, fresh: bool = Fals
         lines.append(f"  Demo data    {running.stack.demo_data['line']}")
     lines += ["", "Create a store:  aftercare store create --config examples/store.yaml", "Stop: Ctrl-C", ""]
     print("\n".join(lines), flush=True)
+    from aftercare.devstack.server import request_log
+
+    request_log.enabled = True  # from here on, one line per request
     try:
         while not done.wait(0.5):
             pass

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
+import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -40,16 +43,59 @@ class AftercareGateway(LocalGateway):
         return super().handle_request(method, path, headers, body)
 
 
+class RequestLog:
+    """One line per request in the terminal: method, path (no query: it may hold a token), status, ms.
+
+    Quiet for static noise (``/favicon.ico``) unless ``verbose``. ``changed`` is called for every request
+    that may change something (any method but GET and HEAD), so the stack knows to save.
+    """
+
+    QUIET = ("/favicon.ico",)
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self.verbose = False
+        self.changed: Callable[[], None] | None = None
+
+    def line(self, method: str, path: str, status: int, seconds: float) -> str:
+        return f"{method:<6} {path.split('?', 1)[0][:120]} {status} {seconds * 1000:.0f} ms"
+
+    def record(self, method: str, path: str, status: int, seconds: float) -> None:
+        if method not in {"GET", "HEAD"} and self.changed is not None:
+            self.changed()
+        if not self.enabled or (path.split("?", 1)[0] in self.QUIET and not self.verbose):
+            return
+        sys.stdout.write(self.line(method, path, status, seconds) + "\n")
+        sys.stdout.flush()
+
+
+request_log = RequestLog()
+
+
 class AftercareRequestHandler(ChaliceRequestHandler):
     def __init__(self, request: Any, client_address: Any, server: Any, app_object: Any, config: Any) -> None:
         self.local_gateway = AftercareGateway(app_object, config)
+        self._status = 0
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)
 
     def __getattr__(self, name: str) -> Any:
         # API Gateway answers every method; so does the stand-in (Chalice gives unrouted ones a JSON 405).
         if name.startswith("do_"):
-            return self._generic_handle
+            return self._logged_handle
         raise AttributeError(name)
+
+    def _logged_handle(self) -> None:
+        started = time.perf_counter()
+        try:
+            self._generic_handle()
+        finally:
+            request_log.record(self.command, self.path, self._status, time.perf_counter() - started)
+
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _logged_handle
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self._status = code
+        super().send_response(code, message)
 
     def log_message(self, format: str, *args: Any) -> None:  # signature of the base class
         logger.debug("http " + format % args)

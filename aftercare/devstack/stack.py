@@ -28,18 +28,25 @@ class DevStack:
     demo: dict[str, Any] = field(default_factory=dict)
     demo_data: dict[str, Any] = field(default_factory=dict)  # what ``aftercare.devstack.demo`` generated
     lock: threading.RLock = field(default_factory=threading.RLock)
+    changes: int = 0  # grows with every change the stack knows of (the saver compares it)
+
+    def changed(self) -> None:
+        self.changes += 1
 
     def tick(self) -> dict[str, Any]:
         """What the background loop does: run schedules that came due, deliver stream records."""
         with self.lock:
             ran = self.scheduler.run_due()
             records = self.pump.pump_until_quiet()
+            if records:
+                self.changed()
             return {"schedule_runs": ran, "stream_records": records}
 
     def run_now(self) -> dict[str, Any]:
         with self.lock:
             ran = self.scheduler.run_due(force=True)
             records = self.pump.pump_until_quiet()
+            self.changed()
             return {"now": clock.isoformat(clock.now()), "schedule_runs": ran, "stream_records": records}
 
     def _next_stop(self, target: datetime) -> datetime:
@@ -71,6 +78,7 @@ class DevStack:
                 records += self.pump.pump_until_quiet()
                 if clock.now() >= target or stops > 10_000:
                     break
+            self.changed()
             return {
                 "from": clock.isoformat(start),
                 "now": clock.isoformat(clock.now()),

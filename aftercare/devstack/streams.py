@@ -141,6 +141,15 @@ class StreamPump:
                     break  # a failed attempt: retry on the next pass
         return handled
 
+    def skip_existing(self) -> int:
+        """Start every stream after the records it holds now, delivering none (a restored stack's own
+        writes were delivered before it was saved). Returns how many were skipped."""
+        skipped = 0
+        for arn in {mapping.stream_arn for mapping in self.mappings}:
+            while records := self._fetch(arn):
+                skipped += len(records)
+        return skipped
+
     def pump_until_quiet(self, max_passes: int = 50) -> int:
         total = 0
         for _ in range(max_passes):
