@@ -54,7 +54,11 @@ def _render(name: str, **context: Any) -> Response:
 
 def human_duration(seconds: float) -> str:
     """``1 h 5 min``, ``17 days``, ``2 days 3 h``: what a person would say (the larger two units)."""
-    seconds = abs(int(seconds))
+    seconds = abs(round(seconds))
+    if seconds >= 86400:  # a few seconds lost to a jump's own running time do not make "9 days 23 h"
+        seconds = round(seconds / 3600) * 3600
+    elif seconds >= 3600:
+        seconds = round(seconds / 60) * 60
     if seconds < 60:
         return f"{seconds} s"
     minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
@@ -127,8 +131,14 @@ def _describe(event: dict[str, Any]) -> tuple[str, str, str]:
         waits = "waitForTaskToken" in resource
         text = "Task waiting for a person (task token)" if waits else f"Task scheduled: {resource}"
         return "task", text, ""
-    if kind.startswith("LambdaFunctionScheduled"):
-        return "task", "Lambda task scheduled", ""
+    if kind == "LambdaFunctionScheduled":
+        return "task", "Lambda function called", ""
+    if kind == "LambdaFunctionStarted":
+        return "task", "Lambda function started", ""
+    if kind == "LambdaFunctionSucceeded":
+        return "task", "Lambda function succeeded", "good"
+    if kind == "TaskSubmitted":
+        return "task", "Task submitted", ""
     if kind.startswith("Wait"):
         return "wait", f"Wait {kind.removeprefix('Wait').lower()}", ""
     if kind.endswith(_FAILURES):

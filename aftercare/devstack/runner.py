@@ -65,6 +65,7 @@ class Running:
     threads: list[threading.Thread]
     servers: list[Any]
     saver: Any = None  # aftercare.devstack.runner.Saver, or None when nothing is kept
+    restored: str = ""  # what was loaded from a saved state, in words
 
     def shutdown(self) -> None:
         """Stop serving, then save (moto still answers), then stop moto."""
@@ -201,7 +202,7 @@ def start(
     # Bind first so the public base URL carries the real port (port 0 picks a free one).
     from aftercare.infra import ROOT
     from functions import composition
-    from functions.shared import aws, secrets
+    from functions.shared import aws, clock, secrets
 
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
@@ -284,7 +285,18 @@ def start(
 
     loop_thread = threading.Thread(target=loop, name="aftercare-loop", daemon=True)
     loop_thread.start()
-    return Running(base_url, moto_url, stack, stop, [http_thread, loop_thread], [server, moto], saver)
+    restored = ""
+    if saved is not None and state_dir is not None:
+        registry = [
+            i for i in saved["tables"].get("StoresTable", []) if i.get("pk", {}).get("S") == "#stores"
+        ]
+        restored = (
+            f"{state_dir / persist.STATE}: {len(registry)} store(s), {len(saved.get('outbox', []))} emails, "
+            f"clock at {clock.isoformat(clock.now())}"
+        )
+    return Running(
+        base_url, moto_url, stack, stop, [http_thread, loop_thread], [server, moto], saver, restored
+    )
 
 
 def create_demo(stack: Any, base_url: str) -> None:
@@ -438,12 +450,14 @@ def serve(host: str, port: int, *, demo: bool, verbose: bool, fresh: bool = Fals
         f"  Dev console  {running.base_url}/_dev/",
         f"  Operator key {running.stack.operator_key}   (also in {state_file})",
     ]
+    if running.restored:
+        lines.append(f"  Restored     {running.restored}   (aftercare dev --fresh starts empty)")
     if not default:
         lines.append(
             f"  CLI          another stack is the default: pass --endpoint {running.base_url} for this one"
         )
     if running.stack.demo:
-        lines.append("  Demo store (secrets are shown once):")
+        lines.append("  Demo store (keep these secrets; the state file keeps them too):")
         lines.extend(f"    {key:<28} {value}" for key, value in running.stack.demo.items())
         lines += [
             f"  Workspace    {running.base_url}/workspace/",
@@ -462,6 +476,8 @@ def serve(host: str, port: int, *, demo: bool, verbose: bool, fresh: bool = Fals
     finally:
         print("Stopping the local stack...", flush=True)
         running.shutdown()
+        if running.saver is not None:
+            print(f"Saved to {running.saver.directory}/ in {running.saver.last_seconds:.1f} s", flush=True)
         mark_stopped(state_file)
         statefiles.release_default()
         time.sleep(0.1)
