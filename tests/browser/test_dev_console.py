@@ -72,3 +72,85 @@ def test_workspace_button_opens_the_demo_workspace(
     assert len(scores) == 13
     assert sum(1 for score in scores if re.fullmatch(r"-?\d+(\.\d+)?", score.strip())) >= 3, scores
     page.screenshot(path=str(SHOTS / "demo-insights-1280.png"), full_page=True)
+
+
+def serious_violations(page: Any) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def overflow(page: Any) -> int:
+    """How many pixels the page scrolls sideways (0 when nothing sticks out)."""
+    return int(page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth"))
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_console_fits_the_screen_and_passes_axe(page: Any, devstack: DevStackProcess, width: int) -> None:
+    # Given the console of the demo stack (every table full), When it opens on a phone or a laptop
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(f"{devstack.url}/_dev/")
+
+    # Then nothing scrolls sideways, axe finds nothing serious, and the clock's lead reads in words
+    assert overflow(page) == 0
+    assert serious_violations(page) == []
+    offset = page.get_by_test_id("clock-offset").inner_text()
+    assert re.fullmatch(r"\((real time|\d+ (s|min|h|days?)( \d+ (min|h))? ahead of real time)\)", offset), (
+        offset
+    )
+    page.screenshot(path=str(SHOTS / f"dev-console-{width}.png"))  # the first screenful
+
+
+def test_execution_history_is_a_timeline_in_simulated_time(page: Any, devstack: DevStackProcess) -> None:
+    # Given the demo history's return executions (made weeks back on the simulated clock)
+    page.set_viewport_size({"width": 360, "height": 800})
+    page.goto(f"{devstack.url}/_dev/")
+    started = page.get_by_test_id("execution-started").all_inner_texts()
+    assert started, "the demo history has return executions"
+    assert min(started) < (datetime.now().astimezone() - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    # When the developer opens one's timeline
+    page.get_by_role("link", name=re.compile("^Timeline")).first.click()
+    page.wait_for_load_state()
+
+    # Then it reads as steps with simulated times, ending in success or failure, and fits the phone
+    timeline = page.get_by_test_id("timeline")
+    text = timeline.inner_text()
+    assert "Execution started" in text and "Entered Validate (task)" in text
+    assert re.search(r"Execution (succeeded|failed)", text)
+    times = page.locator("[data-testid=timeline] time").evaluate_all("els => els.map(e => e.dateTime)")
+    assert times[0] in started  # the first step happened when the execution started, in simulated time
+    assert overflow(page) == 0
+    assert serious_violations(page) == []
+    page.screenshot(path=str(SHOTS / "dev-console-timeline-360.png"), full_page=True)
+
+
+def test_email_frame_shows_the_whole_email_at_phone_width(page: Any, devstack: DevStackProcess) -> None:
+    # Given a sent email, When it opens in the console on a 360 px phone
+    page.set_viewport_size({"width": 360, "height": 800})
+    message = requests.get(f"{devstack.url}/_dev/outbox", timeout=30).json()[0]
+    page.goto(f"{devstack.url}/_dev/outbox/{message['id']}/view")
+    page.wait_for_function(
+        "() => { const f = document.getElementById('email');"
+        " return f && f.getBoundingClientRect().height > 200; }"
+    )
+
+    # Then the frame is as tall as the email (its footer shows, nothing scrolls inside), and nothing sideways
+    frame, content = page.evaluate(
+        """() => { const f = document.getElementById('email');
+                   const d = f.contentDocument.documentElement;
+                   return [f.getBoundingClientRect().height, d.scrollHeight]; }"""
+    )
+    assert frame >= content
+    inner_overflow = page.evaluate(
+        "() => { const d = document.getElementById('email').contentDocument.documentElement;"
+        " return d.scrollWidth - d.clientWidth; }"
+    )
+    assert inner_overflow == 0
+    assert overflow(page) == 0
+    page.screenshot(path=str(SHOTS / "dev-console-email-360.png"), full_page=True)
