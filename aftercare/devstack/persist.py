@@ -61,15 +61,45 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def dump_table(client: Any, table: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"TableName": table}
-    while True:
-        page = client.scan(**kwargs)
-        items.extend(_encode(item) for item in page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+def _wire_binary(value: Any) -> Any:
+    """moto's wire JSON carries binary as base64 text; mark it so ``_decode`` gives bytes back."""
+    if isinstance(value, dict):
+        result: dict[str, Any] = {}
+        for key, inner in value.items():
+            if key == "B" and isinstance(inner, str):
+                result[key] = {"__b64__": inner}
+            elif key == "BS" and isinstance(inner, list):
+                result[key] = [{"__b64__": x} if isinstance(x, str) else x for x in inner]
+            else:
+                result[key] = _wire_binary(inner)
+        return result
+    if isinstance(value, list):
+        return [_wire_binary(v) for v in value]
+    return value
+
+
+def dump_tables(tables: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """Every item of every table (logical id -> table name), read from moto's memory in one moment.
+
+    Scan over HTTP took 1.6 s for the demo's 620 items; moto's own item list takes milliseconds. Holding
+    ``motolock.LOCK`` (every DynamoDB request holds it) makes the copy consistent across tables: no
+    request is half-seen. This reads moto's private ``Table.all_items`` and ``Item.to_json``; the e2e
+    test of restarts is its contract test.
+    """
+    from moto.dynamodb.models import dynamodb_backends
+
+    from aftercare.devstack.motolock import LOCK
+    from aftercare.devstack.provision import ACCOUNT, REGION
+
+    backend = dynamodb_backends[ACCOUNT][REGION]
+    with LOCK:
+        return {
+            logical: [
+                _encode(_wire_binary(item.to_json()["Attributes"]))
+                for item in backend.tables[name].all_items()
+            ]
+            for logical, name in tables.items()
+        }
 
 
 def load_table(client: Any, table: str, items: list[dict[str, Any]]) -> None:
@@ -188,9 +218,8 @@ def snapshot(stack: Any, archived: list[dict[str, Any]]) -> dict[str, Any]:
     from aftercare.devstack.provision import ACCOUNT, REGION
     from functions.shared import aws
 
-    client = aws.dynamodb()
     provisioned = stack.provisioned
-    tables = {logical: dump_table(client, name) for logical, name in provisioned.tables.items()}
+    tables = dump_tables(provisioned.tables)
 
     from moto.ses.models import RawMessage, ses_backends
 
