@@ -119,6 +119,18 @@ def test_bad_clock_advance_is_422(devstack: DevStackProcess, advance: str) -> No
     assert response.json()["fields"][0]["field"] == "advance"
 
 
+def test_the_terminal_logs_one_line_per_request(devstack: DevStackProcess) -> None:
+    # When someone calls the API (a query string may carry a token)
+    requests.get(f"{devstack.url}/health?token=not-for-the-log", timeout=10)
+
+    # Then the terminal shows method, path, status and time, without the query
+    deadline = time.monotonic() + 10
+    while not any(re.match(r"GET\s+/health 200 \d+ ms$", line.strip()) for line in devstack.output):
+        assert time.monotonic() < deadline, "".join(devstack.output[-20:])
+        time.sleep(0.05)
+    assert not any("not-for-the-log" in line for line in devstack.output)
+
+
 def test_outbox_is_a_json_list(devstack: DevStackProcess) -> None:
     response = requests.get(f"{devstack.url}/_dev/outbox", timeout=10)
     assert response.status_code == 200

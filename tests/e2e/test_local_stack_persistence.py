@@ -185,11 +185,26 @@ def test_a_port_in_use_is_one_line_with_the_port_to_use_instead(tmp_path: Path) 
     )
 
 
-def test_saved_state_is_plain_json_readable_by_the_owner_only(tmp_path: Path) -> None:
+def test_demo_on_a_saved_stack_reuses_the_demo_store_and_its_history(tmp_path: Path) -> None:
+    # Given a stack started with --demo and stopped
     port = free_port()
-    stack = DevStackProcess(tmp_path, port, demo=False)
-    stack.stop()
+    first = DevStackProcess(tmp_path, port)
+    demo, mail = first.state["demo"], [m["id"] for m in outbox(first)]
+    assert first.stop() == 0
     saved = tmp_path / ".aftercare" / f"stack-{port}" / "state.json"
-    assert saved.stat().st_mode & 0o077 == 0
-    data = yaml.safe_load(saved.read_text())
-    assert data["version"] == 1 and "OperatorKeySecret" in data["secrets"]
+    assert saved.stat().st_mode & 0o077 == 0  # secrets inside: the owner's only
+    assert yaml.safe_load(saved.read_text())["version"] == 1
+
+    # When it starts with --demo again
+    second = DevStackProcess(tmp_path, port)
+    try:
+        # Then it says what it restored, and the demo store, its secrets and its history are the same ones
+        assert "Restored" in "".join(second.output)
+        assert "Making 8 weeks of demo history" not in "".join(second.output)
+        assert second.state["demo"] == demo
+        assert [m["id"] for m in outbox(second)] == mail
+        listed = second.cli("store", "list", "--json")
+        assert listed.returncode == 0, listed.stderr
+        assert [s["id"] for s in json.loads(listed.stdout)].count("demo") == 1
+    finally:
+        second.stop()
