@@ -392,11 +392,12 @@ def cmd_store_history(args: argparse.Namespace) -> int:
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
+    from aftercare.devstack.persist import SavedStateUnreadable
     from aftercare.devstack.runner import PortInUse, serve
 
     try:
         return serve(args.host, args.port, demo=args.demo, verbose=args.verbose, fresh=args.fresh)
-    except PortInUse as error:
+    except (PortInUse, SavedStateUnreadable) as error:
         raise CliError(str(error), EXIT_USAGE) from None
 
 

@@ -36,6 +36,7 @@ def chalice_environment() -> dict[str, str]:
 
 def local_aws_environment(verbose: bool = False) -> None:
     """Credentials and settings that keep every AWS call on this machine."""
+    chosen_level = os.environ.get("POWERTOOLS_LOG_LEVEL")  # the developer's own, before .chalice's INFO
     for key, value in chalice_environment().items():
         os.environ.setdefault(key, value)
     os.environ.update(
@@ -51,8 +52,8 @@ def local_aws_environment(verbose: bool = False) -> None:
             "AFTERCARE_ALLOW_LOOPBACK_ENDPOINTS": "true",  # the demo store's refund endpoint is on 127.0.0.1
         }
     )
-    if not verbose:
-        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    if not verbose:  # the terminal shows the request log and warnings; --verbose shows every log line
+        os.environ["POWERTOOLS_LOG_LEVEL"] = chosen_level or "WARNING"
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
 
