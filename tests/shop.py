@@ -71,7 +71,7 @@ def mails() -> list[dict[str, Any]]:
 
 
 def header(message: dict[str, Any], name: str) -> str:
-    return next(value for key, value in message["headers"] if key.lower() == name.lower())
+    return str(next(value for key, value in message["headers"] if key.lower() == name.lower()))
 
 
 def review_links(message: dict[str, Any]) -> list[str]:

@@ -304,7 +304,7 @@ class Shop:
             prefix = f"{self.id}#"
             return scan(table, lambda item: str(item["pk"]).startswith(prefix) and item["sk"] == "RETURN")
         client = boto3.client("dynamodb")
-        found = []
+        found: list[dict[str, Any]] = []
         for order_id in order_ids:
             pages = client.get_paginator("query").paginate(
                 TableName=table,

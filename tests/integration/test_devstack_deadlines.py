@@ -42,9 +42,9 @@ def stack(frozen: Any) -> DevStack:
 
 def test_an_escalation_fires_at_its_deadline_when_the_clock_jumps_a_week(
     shop: Shop,
-    emailed: dict[str, Any],
+    emailed: dict[str, Any],  # noqa: F811  (the fixture imported above)
     stack: DevStack,
-    frozen: Any,  # noqa: F811
+    frozen: Any,
 ) -> None:
     # Given a negative answer flagged with a 24-hour SLA
     answer(shop, emailed, 1, "Never again")
