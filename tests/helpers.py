@@ -82,3 +82,17 @@ def minimal_store_config(store_id: str = "acme-goods") -> dict[str, Any]:
             "product_types": {"clothing": {"review_delay": "P14D"}, "experience": {"review_delay": "P1D"}},
         },
     }
+
+
+def wait_for(check: Any, seconds: float = 30) -> Any:
+    """``check()``'s first true value, asked every 0.1 s; fails after ``seconds`` (a running stack's
+    background work: stream records, Step Functions steps)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out")

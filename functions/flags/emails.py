@@ -72,12 +72,10 @@ def business_left(t: Translator, store: Store, deadline: str, now: datetime) -> 
 
 def verdict(t: Translator, flag: dict[str, Any], score: Any = None) -> str:
     """ "2 of 5 stars for Organic tee" / "NPS 3 of 10", in the store's language."""
-    from functions.returns.emails import isolated
-
     product = (flag.get("product") or {}).get("name")
     key = "staff_stars" if flag["kind"] == "review" else "staff_nps"
     value = flag["score"] if score is None else score
-    return t(f"{key}_for" if product else key, score=value, product=isolated(t, product or ""))
+    return t(f"{key}_for" if product else key, score=value, product=product or "")
 
 
 def reasons(t: Translator, flag: dict[str, Any]) -> list[str]:

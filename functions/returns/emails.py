@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from functions.returns.models import Outcome, Status
 from functions.shared import clock, email, links
-from functions.shared.i18n import Translator, choose_locale, format_date, format_moment, format_relative
+from functions.shared.i18n import (
+    Translator,
+    choose_locale,
+    format_date,
+    format_moment,
+    format_relative,
+    isolate,
+)
 from functions.shared.mailer import PermanentSendError, TransientSendError
 from functions.shared.templating import direction
 
@@ -183,12 +190,9 @@ def link_translator(error: Exception, load: Callable[[str], Store]) -> Translato
 
 
 def isolated(t: Translator, value: Any) -> str:
-    """``value`` kept in its own direction inside a right-to-left sentence ("#1001" stays "#1001").
-
-    Unicode isolates (FSI ... PDI) are invisible; left-to-right languages get the value unchanged.
-    """
-    text = str(value)
-    return f"\u2068{text}\u2069" if direction(t.language) == "rtl" and text else text
+    """``value`` kept in its own direction when set beside text of ``t``'s language outside a catalog
+    sentence (a footer "store · address"); sentences isolate their values themselves (``Translator``)."""
+    return isolate(value, direction(t.language) == "rtl")
 
 
 def _word(t: Translator, words: dict[str, str], value: str) -> str:
@@ -265,15 +269,12 @@ NOTE_LINES = tuple(
 )
 
 
-ISOLATED = frozenset({"order", "error"})  # left-to-right values inside a note's sentence
-
-
 def _values(t: Translator, store: Store, found: dict[str, str]) -> dict[str, str]:
     """A line's values made readable: the outcome and Aftercare's own words in the store's language, a
     deadline in the store's time (a reason the customer or the store gave stays as written)."""
     from functions.returns import wording
 
-    values = {name: isolated(t, value) if name in ISOLATED else value for name, value in found.items()}
+    values = dict(found)  # each keeps its own direction in the sentence (``Translator`` isolates values)
     if "outcome" in values:
         values["outcome"] = outcome_word(t, values["outcome"])
     if "problem" in values:

@@ -268,7 +268,7 @@ def _approval_words(
         "t": t,
         "locale": t.language,
         "title": t("approval_title", id=request["return_id"], store=store.config.name),
-        "heading": t("approval_heading", outcome=outcome, order=emails.isolated(t, order)),
+        "heading": t("approval_heading", outcome=outcome, order=order),
         "status_text": emails.status_word(t, str(request.get("status", ""))),
         "source": emails.source_word(t, str(request.get("source", ""))),
         "decide_by": _decide_by(t, store, request, clock.now()),

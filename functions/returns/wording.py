@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from functions.returns import reasons
-from functions.returns.emails import isolated, outcome_word
+from functions.returns.emails import outcome_word
 from functions.shared import clock
 from functions.shared.i18n import Translator, format_date, format_moment
 
@@ -133,14 +133,13 @@ TOLD = {
 }
 PERSONAL = frozenset({"approved", "rejected", "settled"})  # their outcome is the note a person wrote
 DEFAULT_NOTES = {"no note": "staff_audit_no_note", "settled outside Aftercare": "staff_audit_settled_outside"}
-ISOLATED = frozenset({"names", "why", "lines", "order", "people", "idempotency_key", "store", "email"})
 
 
 def _left(t: Translator, text: str) -> str:
     """ "l1: 0 left, l2: 1 left" (the ledger's units left per line item) in ``t``'s language."""
     return re.sub(
         r"(?P<line>[^,:]+): (?P<count>\d+) left",
-        lambda m: t("staff_ledger_left", line=isolated(t, m["line"]), count=m["count"]),
+        lambda m: t("staff_ledger_left", line=m["line"], count=m["count"]),
         text,
     )
 
@@ -160,7 +159,7 @@ def _value(t: Translator, zone: str, name: str, value: str) -> str:
             return format_moment(clock.parse_iso(value), t.language, zone)
         except ValueError:
             return value
-    return isolated(t, value) if name in ISOLATED else value
+    return value  # kept in its own direction by the sentence it goes into (``Translator``)
 
 
 def _said(t: Translator, text: str, table: Table, zone: str = "UTC") -> str | None:

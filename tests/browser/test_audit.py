@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from tests.audit import LOCALES, WRITTEN, Seen, Story, whole_story
+from tests.browser.checks import overflow, serious_violations
 from tests.world import World
 
 pytestmark = [pytest.mark.browser]
@@ -33,9 +34,6 @@ REPORTS = ROOT / "build" / "audit"
 PAGE_WIDTHS = (360, 1280)
 EMAIL_WIDTHS = (320, 360, 1280)
 AXE_WIDTHS = (360, 1280)
-# Emails are documents shown inside a mail client's own page: landmarks and a first-level heading are
-# the client's business (axe's "region", "landmark-one-main" and "page-has-heading-one" rules).
-EMAIL_RULES_OFF = {"region": {"enabled": False}, "landmark-one-main": {"enabled": False}}
 # Latin words allowed in every language besides the ones people wrote, each for a reason:
 LOANWORDS = {
     "Aftercare",  # the product's name, and its command (``aftercare store update``) the settings page quotes
@@ -57,23 +55,6 @@ _NOT_WORDS = re.compile(
     r"https?://\S+|[\w.+-]+@[\w.-]+|\b[a-z0-9]+(?:-[a-z0-9]+)+\b|\b[A-Z][a-z]+/[A-Za-z_]+\b|\b[A-Z]{3}\b"
     r"|\([a-z]{2}\)"
 )
-
-
-def overflow(page: Any) -> int:
-    """How many pixels the document scrolls sideways (0 when nothing sticks out)."""
-    return int(page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth"))
-
-
-def serious(page: Any, email: bool) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    options = {"rules": EMAIL_RULES_OFF} if email else None
-    results = Axe().run(page, options=options)
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 # Everything a person reads, except <code> (configuration keys and ids the settings page quotes exactly as
@@ -146,7 +127,7 @@ def judge(browser: Any, story: Story) -> dict[str, Any]:
                 if wide > 0:
                     problems.append(f"{seen.name}: {wide} px too wide at {width} px")
                 if width in AXE_WIDTHS:
-                    found = serious(tab, seen.is_email)
+                    found = serious_violations(tab, seen.is_email)
                     violations += len(found)
                     problems.extend(f"{seen.name} at {width} px: {v}" for v in found)
             if story.locale != "en":

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.browser.checks import overflow, serious_violations
 from tests.conftest import DevStackProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("devstack")]
@@ -72,22 +73,6 @@ def test_workspace_button_opens_the_demo_workspace(
     assert len(scores) == 13
     assert sum(1 for score in scores if re.fullmatch(r"-?\d+(\.\d+)?", score.strip())) >= 3, scores
     page.screenshot(path=str(SHOTS / "demo-insights-1280.png"), full_page=True)
-
-
-def serious_violations(page: Any) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
-def overflow(page: Any) -> int:
-    """How many pixels the page scrolls sideways (0 when nothing sticks out)."""
-    return int(page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth"))
 
 
 @pytest.mark.parametrize("width", [360, 1280])

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.browser.checks import overflow, serious_violations
 from tests.browser.in_process import serving
-from tests.browser.test_workspace import overflow, serious_violations
 from tests.conftest import DevStackProcess
 
 pytestmark = pytest.mark.browser

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from functions.shared.i18n import catalog
+from tests.browser.checks import overflow, serious_violations
 from tests.browser.in_process import serving
 from tests.world import Shop, World, store_config
 
@@ -23,31 +24,15 @@ pytestmark = [pytest.mark.browser]
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 WIDTHS = (360, 1280)
-EMAIL_RULES_OFF = {"region": {"enabled": False}, "landmark-one-main": {"enabled": False}}
 LINES = [
     ("l1", "p-shirt", "clothing", 1, "30.00"),  # approved automatically (below 50), must come back
     ("l2", "p-tour", "experience", 1, "30.00"),  # the store does not take experiences back
 ]
 
 
-def overflow(tab: Any) -> int:
-    return int(tab.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth"))
-
-
-def serious(tab: Any, email: bool = False) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(tab, options={"rules": EMAIL_RULES_OFF} if email else None)
-    return [
-        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
 def judged(tab: Any, name: str, width: int, email: bool = False) -> None:
     assert overflow(tab) <= 0, f"{name} scrolls sideways at {width} px"
-    assert serious(tab, email) == [], name
+    assert serious_violations(tab, email) == [], name
     tab.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.browser.checks import overflow, serious_violations
 from tests.conftest import DevStackProcess
 from tests.helpers import minimal_store_config
 from tests.webhooks import body_of, generic_event, generic_headers, generic_order
@@ -111,22 +112,6 @@ def sign_in(
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{devstack.url}/workspace")
     return str(link)
-
-
-def serious_violations(page: Any) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
-def overflow(page: Any) -> int:
-    """How many pixels the page scrolls sideways (0 when nothing sticks out)."""
-    return int(page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth"))
 
 
 def test_sign_in_open_a_flag_from_the_inbox_and_sign_out(

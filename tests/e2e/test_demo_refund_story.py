@@ -7,26 +7,16 @@ sees the refund land without writing a receiver of their own.
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import pytest
 import requests
 
 from tests.conftest import DevStackProcess
+from tests.helpers import wait_for
 from tests.webhooks import body_of, generic_event, generic_headers, generic_order
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("devstack")]
-
-
-def wait_for(check: Any, seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def outbox(devstack: DevStackProcess) -> list[dict[str, Any]]:

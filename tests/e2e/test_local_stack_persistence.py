@@ -8,7 +8,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import yaml
 
 from aftercare.infra import ROOT
 from tests.conftest import DevStackProcess, free_port
+from tests.helpers import wait_for
 from tests.webhooks import body_of, generic_event, generic_headers, generic_order
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("devstack")]
@@ -33,16 +33,6 @@ def now_of(stack: DevStackProcess) -> datetime:
 
 def outbox(stack: DevStackProcess) -> list[dict[str, Any]]:
     return list(requests.get(f"{stack.url}/_dev/outbox", timeout=30).json())
-
-
-def wait_for(check: Any, seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def send(stack: DevStackProcess, store: str, secret: str, payload: dict[str, Any]) -> None:
