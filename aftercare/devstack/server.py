@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from chalice.local import (
     ThreadedHTTPServer,
 )
 
+from functions.shared.http import unknown_route
 from functions.shared.observability import logger
 
 
@@ -29,17 +29,7 @@ class AftercareGateway(LocalGateway):
         try:
             self._generate_lambda_event(method, path, headers, body)
         except ValueError:
-            payload = {
-                "error": "not_found",
-                "message": f"No route matches {method} {path.split('?')[0]}.",
-                "correlation_id": "",
-            }
-            return {
-                "statusCode": 404,
-                "headers": {"Content-Type": "application/json"},
-                "multiValueHeaders": {},
-                "body": json.dumps(payload),
-            }
+            return unknown_route(method, path)
         return super().handle_request(method, path, headers, body)
 
 

@@ -66,6 +66,15 @@ def test_unknown_route_on_the_real_app_is_json_404(api: ApiClient) -> None:
     assert api.get("/v2/whatever").json["error"] == "not_found"
 
 
+def test_the_local_gateway_answers_an_unknown_route_like_production(api: ApiClient) -> None:
+    first = api.get("/v2/whatever?token=secret")
+    second = api.request("POST", "/v2/whatever")
+    assert first.status == 404 and first.headers["content-type"] == "application/json"
+    assert first.json["message"] == "No route matches GET /v2/whatever."
+    assert len(first.json["correlation_id"]) >= 8  # like API Gateway's $context.requestId, never empty
+    assert first.json["correlation_id"] != second.json["correlation_id"]
+
+
 def test_wrong_method_is_json_405_with_allow(client: ApiClient) -> None:
     response = client.request("DELETE", "/orders")
     assert response.status == 405
