@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from functions.insights import charts
 from functions.insights.counting import BUCKETS, bucket_bound
 from functions.insights.report import Rated, Report
+from functions.returns.wording import reason_said
 
 if TYPE_CHECKING:
     from functions.shared.i18n import Translator
@@ -94,10 +95,16 @@ class Section:
 
 
 def label(t: Translator, prefix: str, key: str) -> str:
-    """A stored key's text (``in_<prefix>_<key>``), or the key itself when it has none (return reasons)."""
+    """A stored key's text (``in_<prefix>_<key>``), or the key itself when it has none."""
     name = f"in_{prefix}_{key}"
     text = t(name)
     return key if text == name else text
+
+
+def return_reason(t: Translator, key: str) -> str:
+    """A return's reason in ``t``'s language (Aftercare's own reasons by code; one the store or staff
+    wrote, as written)."""
+    return reason_said(t, key) if key else t("in_no_reason")
 
 
 def type_label(t: Translator, key: str) -> str:
@@ -306,7 +313,7 @@ def _returns(report: Report, t: Translator, f: Formats) -> Section:
         t("in_return_reasons_chart"),
         t("in_return_reasons_desc", count=sum(reasons.values())),
         reasons,
-        lambda k: k or t("in_no_reason"),
+        lambda k: return_reason(t, k),
     )
     by_outcome = _counted(
         "chart-return-outcomes",
@@ -319,7 +326,7 @@ def _returns(report: Report, t: Translator, f: Formats) -> Section:
         Table(
             t("in_return_reasons_chart"),
             [t("in_reason"), t("in_returns")],
-            [[k or t("in_no_reason"), f.number(v)] for k, v in reasons.items()],
+            [[return_reason(t, k), f.number(v)] for k, v in reasons.items()],
         ),
         Table(
             t("in_return_outcomes_chart"),

@@ -16,10 +16,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from functions.flags import emails as flag_emails
+from functions.returns import wording
 from functions.shared import clock, links
 from functions.shared.errors import NotFound
 
 if TYPE_CHECKING:
+    from functions.shared.i18n import Translator
     from functions.workspace.ports import Ports
     from functions.workspace.session import Session
 
@@ -37,7 +40,7 @@ class FlagRow:
     product: str
     order: str
     customer: str
-    reasons: list[str]
+    reasons: list[str]  # in the store's language (``functions.flags.emails.reasons``)
     deadline: datetime
     overdue: bool  # past its deadline without a reply
     escalated: bool
@@ -52,10 +55,10 @@ class ReturnRow:
     outcome: str
     amount: str
     currency: str
-    reason: str
+    reason: str  # in the store's language, a reason the store wrote as written; empty when none
     requested_at: datetime
     decide_by: datetime | None
-    problem: str  # why the refund failed, in plain words (stored by the workflow)
+    problem: str  # why the refund failed, in the store's language (stored in English by the workflow)
 
     @property
     def refund_failed(self) -> bool:
@@ -76,15 +79,17 @@ class Inbox:
         return not self.flags and not self.returns
 
 
-def inbox(store_id: str, currency: str, ports: Ports) -> Inbox:
-    """Open flags (most overdue first) and the returns that need a person (oldest first)."""
+def inbox(store_id: str, currency: str, ports: Ports, t: Translator) -> Inbox:
+    """Open flags (most overdue first) and the returns that need a person (oldest first), what they say
+    in ``t``'s language (the store's)."""
     now = ports.clock.now()
-    flags = [_flag_row(flag, now) for flag in ports.flags.list(store_id, "open", now, MAX_FLAGS)]
-    returns = [_return_row(item, currency) for item in ports.returns.needing_attention(store_id, MAX_RETURNS)]
+    flags = [_flag_row(flag, now, t) for flag in ports.flags.list(store_id, "open", now, MAX_FLAGS)]
+    attention = ports.returns.needing_attention(store_id, MAX_RETURNS)
+    returns = [_return_row(item, currency, t) for item in attention]
     return Inbox(flags=flags, returns=returns)
 
 
-def _flag_row(flag: dict[str, Any], now: datetime) -> FlagRow:
+def _flag_row(flag: dict[str, Any], now: datetime, t: Translator) -> FlagRow:
     deadline = clock.parse_iso(str(flag["sla_deadline"]))
     replied = flag.get("first_reply_at")
     customer = flag.get("customer") or {}
@@ -95,7 +100,7 @@ def _flag_row(flag: dict[str, Any], now: datetime) -> FlagRow:
         product=str((flag.get("product") or {}).get("name") or ""),
         order=str(flag.get("order_name") or flag.get("order_id") or ""),
         customer=str(customer.get("name") or customer.get("email") or ""),
-        reasons=[str(reason) for reason in flag.get("reasons") or []],
+        reasons=flag_emails.reasons(t, flag),
         deadline=deadline,
         overdue=not replied and deadline <= now,
         escalated=bool(flag.get("escalated_at")),
@@ -103,7 +108,9 @@ def _flag_row(flag: dict[str, Any], now: datetime) -> FlagRow:
     )
 
 
-def _return_row(item: dict[str, Any], currency: str) -> ReturnRow:
+def _return_row(item: dict[str, Any], currency: str, t: Translator) -> ReturnRow:
+    reason = str(item.get("reason") or "")
+    problem = str(item.get("refund_problem") or "")
     waiting = item.get("wait_deadline") if item.get("waiting_for") == "approval" else None
     return ReturnRow(
         return_id=str(item["return_id"]),
@@ -112,10 +119,10 @@ def _return_row(item: dict[str, Any], currency: str) -> ReturnRow:
         outcome=str(item.get("outcome", "")),
         amount=str(item.get("amount") or "0"),
         currency=str(item.get("currency") or currency),
-        reason=str(item.get("reason") or ""),
+        reason=wording.reason_said(t, reason) if reason else "",
         requested_at=clock.parse_iso(str(item["requested_at"])),
         decide_by=clock.parse_iso(str(waiting)) if waiting else None,
-        problem=str(item.get("refund_problem") or ""),
+        problem=wording.problem_said(t, problem) if problem else "",
     )
 
 

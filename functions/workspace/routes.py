@@ -291,8 +291,8 @@ def sign_out(workspace: Workspace, form: dict[str, str]) -> Response:
 @guarded
 @workspace_view(blueprint)
 def inbox_page(workspace: Workspace) -> Response:
-    found = inbox.inbox(workspace.store.id, workspace.store.config.currency, _ports())
     t = _translator(workspace.locale)
+    found = inbox.inbox(workspace.store.id, workspace.store.config.currency, _ports(), t)
     return web.page(
         workspace, "pages/workspace/inbox.html", title=t("ws_inbox_title"), active="inbox", inbox=found
     )

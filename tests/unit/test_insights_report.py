@@ -387,3 +387,29 @@ def test_every_section_renders_in_every_locale() -> None:
             cell for section in found for table in section.tables for row in table.rows for cell in row
         ]
         assert not [text for text in shown if "{" in text], locale  # every placeholder was filled
+
+
+def test_return_reasons_are_shown_in_the_stores_language_and_its_own_reasons_as_written() -> None:
+    def requested(reason: str) -> Contribution:
+        item = {"sk": "RETURN", "store_id": "shop", "reason": reason, "requested_at": "2026-11-03T10:00:00Z"}
+        return contribution(counting.Source.RETURNS, item, facts())
+
+    stored = ["damaged", "does_not_fit", "Too small", "offered by staff: no note", ""]
+    report = build(store(), 4, NOW, Weeks(requested(reason) for reason in stored))
+    expected = {
+        "en": [
+            "Damaged or defective",
+            "Does not fit",
+            "Too small",
+            "offered by staff: no note",
+            "No reason given",
+        ],
+        "ar": ["تالف أو معيب", "المقاس غير مناسب", "Too small", "عرضه الموظفون: بلا ملاحظة", "بلا سبب"],
+    }
+    for locale, texts in expected.items():
+        found = views.sections(report, Translator(locale), views.Formats(locale, "EUR"))
+        returns = next(section for section in found if section.view == "returns")
+        assert sorted(row[0] for row in returns.tables[0].rows) == sorted(texts), locale
+        chart = str(returns.charts[0].svg)
+        assert all(text in chart for text in texts[:3]), locale
+        assert "damaged" not in chart and "does_not_fit" not in chart, locale
