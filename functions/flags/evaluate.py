@@ -27,16 +27,20 @@ def _score_reasons(kind: str, score: int, policy: AlertPolicy) -> list[str]:
     return []
 
 
-def _keyword_reasons(comment: str, policy: AlertPolicy) -> list[str]:
+def _keyword_reasons(comment: str, keywords: list[str]) -> list[str]:
     folded = comment.casefold()
-    return [f'mentions "{k}"' for k in policy.keywords if k.strip() and k.casefold() in folded]
+    return [f'mentions "{k}"' for k in keywords if k.strip() and k.casefold() in folded]
 
 
-def evaluate(response: dict[str, Any], policy: AlertPolicy, analyzer: Analyzer) -> Verdict:
+def evaluate(
+    response: dict[str, Any], policy: AlertPolicy, analyzer: Analyzer, store_locale: str = "en"
+) -> Verdict:
+    """Why an answer is negative, if it is; keywords are the store's, else the defaults of ``store_locale``
+    (the store's ``default_locale``)."""
     verdict = Verdict(_score_reasons(str(response.get("kind")), int(response.get("score", 0)), policy))
     comment = str(response.get("comment") or "").strip()
     if comment:
-        verdict.reasons.extend(_keyword_reasons(comment, policy))
+        verdict.reasons.extend(_keyword_reasons(comment, policy.keywords_for(store_locale)))
         verdict.sentiment = analyzer.analyze(comment, str(response.get("locale") or "") or None)
         if verdict.sentiment.negative:
             s = verdict.sentiment

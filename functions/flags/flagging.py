@@ -25,7 +25,8 @@ def process_answer(answer: dict[str, Any], ports: Ports) -> Flagging:
     if "score" not in answer or "store_id" not in answer:
         return Flagging.NOT_AN_ANSWER
     store = ports.stores.get(str(answer["store_id"]), cached=True)
-    verdict = evaluate.evaluate(answer, store.config.alerts, ports.analyzer)
+    config = store.config
+    verdict = evaluate.evaluate(answer, config.alerts, ports.analyzer, config.default_locale)
     if not verdict.negative:
         return Flagging.NOT_NEGATIVE
     flag = build_flag(answer, store, verdict, ports)

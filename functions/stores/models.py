@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
+from functions.shared.templating import language_of
 from functions.stores.config_errors import Unfit, Words, iso_duration
 
 Integration = Literal["shopify", "woocommerce", "generic"]
@@ -27,6 +28,17 @@ MAX_AMOUNT = Decimal("1000000000")
 AMOUNT_PLACES = 4
 MAX_SECRET = 256
 MAX_OVERRIDES = 500  # texts per locale; more than the catalog has
+
+# Words that flag a comment when a store lists none (``alerts.keywords`` left out), by the language of its
+# default_locale (decision 55); a non-English store also gets the English ones, since some of its customers
+# write in English. Matched case-insensitively anywhere in a comment, so "مكسور" also catches "مكسورة".
+DEFAULT_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "en": ("broken", "never arrived", "refund", "damaged"),
+    "ar": ("مكسور", "تالف", "معيب", "لم يصل", "استرداد"),
+    "fa": ("شکسته", "خراب", "آسیب", "نرسید", "بازگشت وجه"),
+    "kk": ("сынған", "бүлінген", "ақау", "келмеді", "ақшаны қайтар"),
+    "ka": ("გატეხილი", "დაზიანებული", "წუნიანი", "არ მოსულა", "თანხის დაბრუნება"),
+}
 
 
 def _within(minimum: timedelta) -> Callable[[timedelta], timedelta]:
@@ -298,8 +310,11 @@ class AlertPolicy(Strict):
     sla: Sla = Field(default=timedelta(hours=24), description="PT15M to P365D")
     negative_stars_at_most: int = Field(default=2, ge=1, le=4)
     detractor_nps_at_most: int = Field(default=6, ge=0, le=9)
-    keywords: list[Keyword] = Field(
-        default_factory=lambda: ["broken", "never arrived", "refund", "damaged"], max_length=50
+    keywords: list[Keyword] | None = Field(
+        default=None,
+        max_length=50,
+        description="Words that flag a comment that mentions one; left out: Aftercare's own in the store's "
+        "default_locale (and English); [] flags on none",
     )
     reply_templates: dict[Line, str | dict[str, str]] = Field(
         default_factory=_default_replies,
@@ -325,6 +340,20 @@ class AlertPolicy(Strict):
                 if why:
                     raise Unfit(text, why, "", "Hi {name}, thank you for telling us. {store}", at=at)
         return value
+
+    @property
+    def default_keywords(self) -> bool:
+        """Whether the store lists no words of its own. Stores created before the defaults followed the
+        language kept the English defaults in their configuration: those count as unset too."""
+        return self.keywords is None or tuple(self.keywords) == DEFAULT_KEYWORDS["en"]
+
+    def keywords_for(self, default_locale: str) -> list[str]:
+        """The words that flag a comment: the store's own, else Aftercare's for its ``default_locale``."""
+        if not self.default_keywords:
+            return list(self.keywords or [])
+        language = language_of(default_locale)
+        own = DEFAULT_KEYWORDS.get(language, ())
+        return [*own, *DEFAULT_KEYWORDS["en"]] if language != "en" else list(DEFAULT_KEYWORDS["en"])
 
     def reply_templates_for(self, locale: str, default_locale: str) -> dict[str, str]:
         """The store's reply templates in ``locale``: a plain text is in the store's ``default_locale``
@@ -440,8 +469,7 @@ class StoreConfig(Strict):
     @field_validator("default_locale")
     @classmethod
     def _valid_locale(cls, value: str) -> str:
-        language = value.replace("_", "-").split("-")[0].lower()
-        if language not in SUPPORTED_LOCALES:
+        if language_of(value) not in SUPPORTED_LOCALES:
             raise Unfit(
                 value, "is not a supported locale", f"use one of {', '.join(SUPPORTED_LOCALES)}", "en"
             )

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 SECTIONS = ("staff", "business_hours", "alerts", "outreach", "returns", "emails", "integrations")
 GENERAL = "general"
 WEEKDAY_PATH = "business_hours.weekly"
+KEYWORDS_PATH = "alerts.keywords"
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class Section:
 class Renderer:
     t: Translator
     fmt: Formats
+    config: StoreConfig | None = None
 
     def label(self, name: str) -> str:
         key = f"ws_cfg_{name}"
@@ -63,6 +65,8 @@ class Renderer:
         return name if text == key else text
 
     def row(self, label: str, path: str, value: Any, *, data_key: bool = False) -> Row:
+        if path == KEYWORDS_PATH and self.config is not None and self.config.alerts.default_keywords:
+            return self.default_keywords(self.config)
         if isinstance(value, BaseModel):
             return Row(label, path, rows=self.rows(value, path), data_key=data_key)
         if isinstance(value, dict):
@@ -73,6 +77,11 @@ class Renderer:
             empty = "" if items else self.t("ws_none")
             return Row(label, path, items=items, is_list=True, value=empty, data_key=data_key)
         return self.leaf(label, path, value, data_key)
+
+    def default_keywords(self, config: StoreConfig) -> Row:
+        """The words Aftercare watches for a store that lists none, labelled as Aftercare's own."""
+        words = config.alerts.keywords_for(config.default_locale)
+        return Row(self.t("ws_cfg_keywords_default"), KEYWORDS_PATH, items=words, is_list=True)
 
     def leaf(self, label: str, path: str, value: Any, data_key: bool) -> Row:
         if path == "default_locale" and isinstance(value, str):
@@ -138,7 +147,7 @@ def shown_url(text: str) -> str:
 
 def sections(config: StoreConfig, t: Translator, fmt: Formats) -> list[Section]:
     """The configuration in sections: general settings first, then one section per policy."""
-    render = Renderer(t, fmt)
+    render = Renderer(t, fmt, config)
     general = [
         render.row(render.label(name), name, getattr(config, name))
         for name in type(config).model_fields

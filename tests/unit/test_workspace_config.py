@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from functions.stores.models import BusinessHours, StoreConfig
+from functions.stores.models import DEFAULT_KEYWORDS, SUPPORTED_LOCALES, BusinessHours, StoreConfig
 from tests.helpers import minimal_store_config
 
 pytestmark = pytest.mark.unit
@@ -79,3 +79,57 @@ def test_business_hours_that_cannot_be_meant_are_refused_naming_the_problem(week
     found = problems(config_with(business_hours={"weekly": weekly}))
     assert any(found_problem.startswith("business_hours.weekly") for found_problem in found), found
     assert any(says in found_problem for found_problem in found), found
+
+
+# ------------------------------------------------------------------------------ default alert keywords
+
+
+def alerts_of(**config: Any) -> StoreConfig:
+    return StoreConfig.model_validate(config_with(**config))
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_a_store_without_keywords_watches_its_languages_words_and_english(locale: str) -> None:
+    config = alerts_of(default_locale=locale)
+    words = config.alerts.keywords_for(config.default_locale)
+    assert config.alerts.keywords is None and config.alerts.default_keywords
+    assert words[: len(DEFAULT_KEYWORDS[locale])] == list(DEFAULT_KEYWORDS[locale])
+    assert set(DEFAULT_KEYWORDS["en"]) <= set(words) and len(set(words)) == len(words)
+    assert all(0 < len(word) <= 60 and word == word.strip() for word in words)  # valid as store keywords
+
+
+def test_defaults_follow_the_language_of_a_regional_locale() -> None:
+    config = alerts_of(default_locale="ar-SA")
+    assert "مكسور" in config.alerts.keywords_for(config.default_locale)
+
+
+def test_a_stores_own_keywords_replace_the_defaults_and_an_empty_list_watches_none() -> None:
+    own = alerts_of(default_locale="ar", alerts={"keywords": ["late"]})
+    assert own.alerts.keywords_for("ar") == ["late"] and not own.alerts.default_keywords
+    assert alerts_of(default_locale="ar", alerts={"keywords": []}).alerts.keywords_for("ar") == []
+
+
+def test_the_english_defaults_stored_by_older_stores_count_as_unset() -> None:
+    old = alerts_of(
+        default_locale="ar", alerts={"keywords": ["broken", "never arrived", "refund", "damaged"]}
+    )
+    assert old.alerts.default_keywords and "مكسور" in old.alerts.keywords_for("ar")
+
+
+def test_the_settings_page_says_the_default_words_are_aftercares() -> None:
+    from functions.shared.i18n import Translator
+    from functions.workspace.settings_view import sections
+    from functions.workspace.web import Formats
+
+    def keywords_row(config: StoreConfig) -> Any:
+        t = Translator("ar")
+        alerts = next(
+            section for section in sections(config, t, Formats("ar", "UTC")) if section.key == "alerts"
+        )
+        return next(row for row in alerts.rows if row.path == "alerts.keywords")
+
+    default = keywords_row(alerts_of(default_locale="ar"))
+    assert default.label == Translator("ar")("ws_cfg_keywords_default")
+    assert default.items[:5] == list(DEFAULT_KEYWORDS["ar"])
+    own = keywords_row(alerts_of(default_locale="ar", alerts={"keywords": ["late"]}))
+    assert own.label == Translator("ar")("ws_cfg_keywords") and own.items == ["late"]
