@@ -146,11 +146,15 @@ def flag_email(ports: Ports, store: Store, flag: dict[str, Any], person: str, *,
 
 
 def reply_email(store: Store, flag: dict[str, Any], body: str) -> Email:
-    """Staff's reply to the customer, from the store, threaded under the email the customer answered."""
+    """Staff's reply to the customer, from the store, threaded under the email the customer answered, in the
+    language staff wrote it in (the flag's customer locale: ``staff.reply`` sets it)."""
     config = store.config
     customer = flag.get("customer") or {}
-    subject = str(flag.get("original_subject") or f"Your order {flag['order_name']}")
     locale = str(customer.get("locale") or config.default_locale)
+    subject = str(flag.get("original_subject") or "")
+    if not subject:  # the answered email's subject is unknown: "Your order #1001" in the reply's language
+        t = Translator(choose_locale(locale, config.default_locale), config.emails.texts)
+        subject = t("reply_subject", order=one_line(str(flag["order_name"]), 40))
     original = flag.get("original_message_id")
     return to_customer(
         store,

@@ -219,6 +219,22 @@ def test_given_a_staff_reply_then_one_email_goes_to_the_customer_threaded_under_
     assert stored["actions"][-1]["action"] == "reply" and stored["actions"][-1]["actor"] == CARE
 
 
+@pytest.mark.parametrize(
+    ("locale", "subject"), [("en", "Re: Your order #1001"), ("ar", "Re: طلبكم \u2068#1001\u2069")]
+)
+def test_given_the_answered_emails_subject_is_unknown_then_the_reply_names_the_order_in_its_language(
+    locale: str, subject: str
+) -> None:
+    ports = world()
+    flag = flagged(ports)
+    for stored in fake_flags(ports).items.values():
+        stored.pop("original_subject", None)  # a flag from before subjects were kept
+    staff.reply(staff_view(ports, flag), "Sorry about that, Ana.", "form-1", False, ports, locale=locale)
+
+    [email] = mailer(ports).to(CUSTOMER)
+    assert email.subject == subject and email.locale == locale
+
+
 def test_given_the_same_form_submitted_twice_then_the_customer_gets_one_email() -> None:
     ports = world()
     view = staff_view(ports, flagged(ports))
