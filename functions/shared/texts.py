@@ -29,6 +29,11 @@ MAX_TEXT = 1000
 MAX_REPLY_TEMPLATE = 5000
 _MAX_KEY = 100
 CATALOG = Path(__file__).resolve().parent.parent.parent / "templates" / "i18n" / "en.json"
+# Keys the catalog once had and no longer has (nothing showed them). A store's override of one is dropped
+# when its configuration is read, so a configuration saved while the key existed still loads.
+RETIRED_KEYS = frozenset(
+    {"return_subject", "return_item_not_returnable", "staff_starting_points", "link_hint"}
+)
 
 
 def render(template: str, values: Mapping[str, Any]) -> str:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
@@ -390,6 +390,21 @@ class EmailSettings(Strict):
         description="locale -> catalog key -> text; a text may use the {placeholders} the English "
         "catalog uses for that key, and {{ }} for literal braces",
     )
+
+    @field_validator("texts", mode="before")
+    @classmethod
+    def _without_retired(cls, value: Any) -> Any:
+        """Overrides of texts the catalog no longer has are dropped (they showed nowhere any more)."""
+        from functions.shared.texts import RETIRED_KEYS
+
+        if not isinstance(value, dict):
+            return value
+        return {
+            locale: {k: v for k, v in texts.items() if k not in RETIRED_KEYS}
+            if isinstance(texts, dict)
+            else texts
+            for locale, texts in value.items()
+        }
 
     @field_validator("texts")
     @classmethod

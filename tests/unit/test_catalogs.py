@@ -57,3 +57,61 @@ def test_store_override_then_catalog_then_english() -> None:
 def test_unknown_placeholders_are_left_visible_not_crashing() -> None:
     t = Translator("en", {"en": {"thanks": "Thanks {nobody}"}})
     assert t("thanks") == "Thanks {nobody}"
+
+
+# Keys the code builds at run time from a stored value: each family, and the one place that builds it.
+BUILT_KEYS = {
+    r"outcome_\w+": "functions/returns/emails.py outcome_word",
+    r"staff_outcome_\w+": "functions/returns/emails.py (staff emails)",
+    r"staff_return_status_\w+": "functions/returns/wording.py",
+    r"staff_step_\w+": "functions/returns/wording.py",
+    r"staff_told_\w+": "functions/returns/wording.py",
+    r"staff_error_\w+": "functions/flags/staff.py (suppressed customers)",
+    r"staff_notice_offered_\w+": "functions/flags/routes.py",
+    r"staff_(stars|nps)_for": "functions/flags/emails.py verdict",
+    r"rt_reason_\w+": "functions/returns/reasons.py",
+    r"rt_step_done_\w+": "functions/returns/status.py",
+    r"rp_language_\w+": "functions/flags/routes.py (reply languages)",
+    r"rq_(status|kind|outcome)_\w+": "functions/workspace/requests.py and requests.html",
+    r"ws_(outcome|action)_\w+": "templates/pages/workspace (outcomes, history actions)",
+    r"ws_cfg_\w+": "functions/workspace/settings_view.py (labels of configuration fields)",
+    r"in_(reason|outcome|kind)_\w+": "functions/insights/views.py label (stored counters)",
+    r"in_(products|types)_(title|chart|table|name)": "functions/insights/views.py (rated sections)",
+    r"dg_page_\w+_title": "functions/digest/routes.py",
+    r"dg_(promoters|passives|detractors)": "functions/digest/compose.py",
+}
+SOURCES = ("functions", "aftercare", "templates/emails", "templates/pages")
+
+
+def test_every_catalog_key_is_used() -> None:
+    import re
+
+    code = "\n".join(
+        path.read_text(encoding="utf-8")
+        for folder in SOURCES
+        for path in sorted(Path(folder).rglob("*"))
+        if path.suffix in {".py", ".html", ".txt"}
+    )
+    built = re.compile("|".join(f"(?:{pattern})" for pattern in BUILT_KEYS))
+    unused = [
+        f"{area.name}: {key}"
+        for area in AREAS
+        for key in json.loads((area / "en.json").read_text())
+        if not key.startswith("_")  # the catalog's own data ("_language": its name in itself)
+        and f'"{key}"' not in code
+        and f"'{key}'" not in code
+        and not built.fullmatch(key)
+    ]
+    assert not unused, "remove these from every catalog, or use them:\n" + "\n".join(unused)
+
+
+def test_a_store_that_overrode_a_retired_text_still_loads_without_it() -> None:
+    from functions.shared.texts import RETIRED_KEYS
+    from functions.stores.models import StoreConfig
+    from tests.helpers import minimal_store_config
+
+    for area in AREAS:
+        assert not RETIRED_KEYS & set(json.loads((area / "en.json").read_text())), area
+    config = minimal_store_config("shop")
+    config["emails"] = {"texts": {"en": {"return_subject": "Your return {order}", "return_submit": "Send"}}}
+    assert StoreConfig.model_validate(config).emails.texts == {"en": {"return_submit": "Send"}}
