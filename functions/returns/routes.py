@@ -208,7 +208,7 @@ def _status_context(ports: Ports, token_text: str) -> dict[str, Any]:
     from functions.returns.emails import translator
     from functions.returns.models import ReturnRequest
 
-    token = return_status.LINK.open(ports.signing_key(), token_text)
+    token = links.RETURN_STATUS.open(ports.signing_key(), token_text)
     store = ports.stores.get(token.store_id, cached=True)
     item, audit = ports.returns.get(store.id, str(token.claims.get("r", "")))
     if item is None:

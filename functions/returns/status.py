@@ -1,7 +1,8 @@
 """The customer's return status page: where their return stands, step by step, behind a signed link.
 
-Every customer email about a return carries a fresh link (``LINK``: signed for the store, scoped to that
-one return, expiring). The page only shows: it changes nothing, so a mail scanner opening it is harmless.
+Every customer email about a return carries a fresh link (``links.RETURN_STATUS``: signed for the store,
+scoped to that one return, expiring). The page only shows: it changes nothing, so a mail scanner opening
+it is harmless.
 Steps, in the order a return goes through them: requested -> the store's decision -> the items sent back
 -> received by the store -> refunded (or the replacement or store credit); sending back and receiving
 only when the items must come back. Dates are the simulated clock's, in the customer's language and the
@@ -11,7 +12,7 @@ store's timezone.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from functions.returns.models import Outcome, ReturnRequest, Status, Waiting
@@ -21,8 +22,6 @@ from functions.shared.i18n import Translator, format_date
 if TYPE_CHECKING:
     from functions.returns.ports import Ports
     from functions.stores.models import Store
-
-LINK = links.LinkKind("return-status", timedelta(days=180), "rs")
 
 # What the page says of a return's state (catalog keys), by status.
 NOW = {
@@ -49,7 +48,8 @@ STOPPED = {  # statuses that end a return early: the step they stop at, and what
 
 def link(ports: Ports, store: Store, return_id: str) -> str:
     """A fresh status link for one return (each email mints its own)."""
-    return LINK.url(ports.base_url, LINK.mint(ports.signing_key(), store.id, {"r": return_id}))
+    kind = links.RETURN_STATUS
+    return kind.url(ports.base_url, kind.mint(ports.signing_key(), store.id, {"r": return_id}))
 
 
 @dataclass(frozen=True)

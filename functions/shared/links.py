@@ -63,6 +63,7 @@ class LinkKind:
 SURVEY = LinkKind("survey", timedelta(days=60), "s")
 UNSUBSCRIBE = LinkKind("unsubscribe", timedelta(days=400), "u")
 RETURN = LinkKind("return", timedelta(days=120), "r")
+RETURN_STATUS = LinkKind("return-status", timedelta(days=180), "rs")  # read-only, in every return email
 RETURN_APPROVAL = LinkKind("return-approval", timedelta(days=14), "approve", form="approve")
 STAFF = LinkKind("staff", timedelta(days=14), "staff", form="staff-form")
 

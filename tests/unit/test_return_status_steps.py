@@ -89,3 +89,22 @@ def test_a_return_that_ends_early_stops_at_its_step(
     label, index = stopped_at
     assert rows[index][:2] == (label, "stopped") and len(rows) == index + 1
     assert said.startswith(sentence)
+
+
+def test_the_status_link_is_one_of_the_link_kinds_in_shared_links() -> None:
+    from types import SimpleNamespace
+
+    from functions.returns import status
+    from functions.shared import links
+
+    kinds = [value for value in vars(links).values() if isinstance(value, links.LinkKind)]
+    assert links.RETURN_STATUS in kinds and not [
+        value for value in vars(status).values() if isinstance(value, links.LinkKind)
+    ]  # defined once, beside the other kinds of link in emails
+    assert len({kind.purpose for kind in kinds}) == len({kind.path for kind in kinds}) == len(kinds)
+    key = b"k" * 32
+    ports = SimpleNamespace(base_url="https://care.example.com", signing_key=lambda: key)
+    url = status.link(ports, store(), "ret-1")  # type: ignore[arg-type]
+    assert url.startswith("https://care.example.com/rs/")
+    token = links.RETURN_STATUS.open(key, url.rsplit("/", 1)[1])
+    assert token.claims == {"r": "ret-1"} and token.store_id == store().id
