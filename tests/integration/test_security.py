@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from datetime import timedelta
 
 import pytest
@@ -33,10 +31,10 @@ def sign(purpose: str, store_id: str = "acme-goods", ttl: timedelta = timedelta(
 
 
 def swap_store(token: str, store_id: str) -> str:
-    payload, signature = token.split(".")
-    body = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    signature = token.split(".")[1]
+    body = tokens.unverified_body(token)
     body["s"] = store_id
-    return base64.urlsafe_b64encode(json.dumps(body).encode()).rstrip(b"=").decode() + "." + signature
+    return tokens.encode_body(body) + "." + signature
 
 
 @pytest.mark.parametrize("purpose", list(LINKS))

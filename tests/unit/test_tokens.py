@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -46,6 +51,39 @@ def test_tokens_are_url_safe_and_not_guessable() -> None:
     assert all(c.isalnum() or c in "-_." for c in first)
 
 
+def test_tokens_are_capitals_and_digits_so_links_add_no_lower_case_letters_to_an_email() -> None:
+    # Given a token with every kind of claim, When it is signed
+    token = _token(claims={"o": "review-15e64c9472c2439a", "p": "p-boots", "l": "kk", "s": 5})
+    # Then it has no lower-case letter (mail filters count the Latin "e" of a Kazakh email) and its
+    # signature is 160 bits in 32 characters
+    assert re.fullmatch(r"[A-Z2-7]+\.[A-Z2-7]{32}", token), token
+
+
+def _legacy(body: dict[str, object]) -> str:
+    """A token as Aftercare signed them before base32: base64url payload and the whole HMAC."""
+    payload = base64.urlsafe_b64encode(json.dumps(body).encode()).rstrip(b"=").decode()
+    key = hmac.new(KEY, b"aftercare/store/acme", hashlib.sha256).digest()
+    digest = hmac.new(key, payload.encode(), hashlib.sha256).digest()
+    return f"{payload}.{base64.urlsafe_b64encode(digest).rstrip(b'=').decode()}"
+
+
+def test_a_link_signed_before_base32_still_works_until_it_expires() -> None:
+    # Given an unsubscribe link from an email sent before tokens were base32
+    expires = int(datetime(2026, 6, 1, tzinfo=UTC).timestamp())
+    old = _legacy({"p": "unsubscribe", "s": "acme", "e": expires, "j": "abc", "c": {"c": "h"}})
+    # When it is used, Then it verifies with its claims
+    assert tokens.verify(KEY, old, purpose="unsubscribe", store_id="acme").claims == {"c": "h"}
+    assert tokens.unverified_body(old)["c"] == {"c": "h"}
+    # and a changed legacy payload still breaks its signature
+    forged = _legacy({"p": "unsubscribe", "s": "acme", "e": expires, "j": "abc", "c": {"c": "x"}})
+    with pytest.raises(tokens.TokenInvalid):
+        tokens.verify(KEY, forged.split(".")[0] + "." + old.split(".")[1], purpose="unsubscribe")
+    # and it expires as it always did
+    clock.freeze(datetime(2026, 6, 1, tzinfo=UTC))
+    with pytest.raises(tokens.TokenExpired):
+        tokens.verify(KEY, old, purpose="unsubscribe")
+
+
 @pytest.mark.parametrize("position", [0, 5, -1, -5])
 def test_any_tampered_character_is_rejected(position: int) -> None:
     token = _token()
@@ -60,13 +98,11 @@ def test_any_tampered_character_is_rejected(position: int) -> None:
 
 
 def test_changing_the_score_claim_breaks_the_signature() -> None:
-    import base64
-    import json
-
-    payload, signature = _token().split(".")
-    body = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    token = _token()
+    signature = token.split(".")[1]
+    body = tokens.unverified_body(token)
     body["c"]["s"] = 1
-    forged = base64.urlsafe_b64encode(json.dumps(body).encode()).rstrip(b"=").decode()
+    forged = tokens.encode_body(body)
     with pytest.raises(tokens.TokenInvalid):
         tokens.verify(KEY, f"{forged}.{signature}", purpose="survey")
 
@@ -89,13 +125,11 @@ def test_token_of_another_store_is_refused() -> None:
 
 
 def test_store_swapped_inside_payload_fails_signature() -> None:
-    import base64
-    import json
-
-    payload, signature = _token(store_id="other").split(".")
-    body = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    token = _token(store_id="other")
+    signature = token.split(".")[1]
+    body = tokens.unverified_body(token)
     body["s"] = "acme"
-    forged = base64.urlsafe_b64encode(json.dumps(body).encode()).rstrip(b"=").decode()
+    forged = tokens.encode_body(body)
     with pytest.raises(tokens.TokenInvalid):
         tokens.verify(KEY, f"{forged}.{signature}", purpose="survey", store_id="acme")
 
