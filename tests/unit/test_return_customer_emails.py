@@ -30,11 +30,14 @@ LINK = "https://care.example.com/rs/TOKEN"
 DUE = datetime(2026, 12, 24, 22, 30, tzinfo=UTC)  # 25 December in Almaty, Tbilisi, Riyadh, Tehran
 
 
-def store(locale: str = "en") -> Store:
+def store(
+    postal: str = "Acme Goods, 1 Main Street, Springfield 12345",
+    returns_to: str = "Returns desk, 1 Dock Road, Springfield",
+) -> Store:
     config = minimal_store_config("kiwi-goods")
-    config.update(name="Kiwi Goods", default_locale="en", timezone="Asia/Almaty")
+    config.update(name="Kiwi Goods", default_locale="en", timezone="Asia/Almaty", postal_address=postal)
     config["returns"] = {
-        "return_address": "Returns desk, 1 Dock Road, Springfield",
+        "return_address": returns_to,
         "non_returnable_types": ["experience"],
     }
     return Store(
@@ -60,8 +63,10 @@ def request(locale: str, name: str | None = "Nour Haddad", **changes: Any) -> Re
     return ReturnRequest(item)
 
 
-def message(kind: str, locale: str, name: str | None = "Nour Haddad") -> emails.email.Email:
-    built = for_customer(store(), request(locale, name), kind, LINK, deadline=DUE)
+def message(
+    kind: str, locale: str, name: str | None = "Nour Haddad", shop: Store | None = None
+) -> emails.email.Email:
+    built = for_customer(shop or store(), request(locale, name), kind, LINK, deadline=DUE)
     assert built is not None
     return built
 
@@ -158,11 +163,20 @@ def scoring_rules(tests: set[str]) -> set[str]:
     return tests - {"HTML_MESSAGE", "NO_RECEIVED", "NO_RELAYS"}  # 0 points, or less
 
 
-# Kazakh mail mixes Cyrillic with the Latin letters of addresses, links and request numbers: SpamAssassin's
-# MIXED_ES (1.0: more than 20 Latin "e" and 1.4 times as many e-like Cyrillic letters), written for Latin
-# text disguised with look-alikes, fires when the store's address and its links are Latin-heavy. Our own
-# words avoid it (one request number per email, no Latin wording); the store's address is the store's.
-ALLOWED = {"kk": {"MIXED_ES"}}
+# The store's addresses as a store serving each language writes them. Filters judge the store's words too:
+# SpamAssassin's MIXED_ES (written for Latin text disguised with Cyrillic look-alikes) counts the Latin "e"
+# of a Kazakh email, and an English postal and return address quoted in it can bring more than 20 of them
+# (docs/decisions.md, "Links in plain-text parts"). Aftercare's own words and links stay under.
+ADDRESSES = {
+    "en": ("Kiwi Goods, 1 Main Street, Springfield 12345", "Returns desk, 1 Dock Road, Springfield"),
+    "ar": ("كيوي غودز، شارع الملك فهد 12، الرياض 12345", "قسم المرتجعات، طريق الميناء 1، الرياض"),
+    "fa": ("کیوی گودز، خیابان ولیعصر ۱۲، تهران", "بخش مرجوعی، جاده بندر ۱۲، تهران"),
+    "kk": ("Киви Гудс, Абай даңғылы 12, Алматы 050000", "Қайтару бөлімі, Порт жолы 1, Алматы"),
+    "ka": (
+        "კივი გუდსი, რუსთაველის გამზირი 12, თბილისი 0108",
+        "დაბრუნების განყოფილება, ნავსადგურის გზა 1, თბილისი",
+    ),
+}
 
 
 @pytest.mark.xdist_group("spamassassin")
@@ -170,7 +184,8 @@ ALLOWED = {"kk": {"MIXED_ES"}}
 def test_spamassassin_finds_nothing_to_hold_against_any_return_email(locale: str) -> None:
     if shutil.which("spamassassin") is None:
         pytest.fail("Debian spamassassin is missing: `make system-deps` (run by `make test`) installs it")
-    verdicts = spam_verdicts([message(kind, locale).mime() for kind in KINDS])
+    shop = store(*ADDRESSES[locale])
+    verdicts = spam_verdicts([message(kind, locale, shop=shop).mime() for kind in KINDS])
     for kind, (score, tests) in zip(KINDS, verdicts, strict=True):
-        assert scoring_rules(tests) <= ALLOWED.get(locale, set()), (kind, tests)
-        assert score <= (1.0 if scoring_rules(tests) else 0.0), (kind, score, tests)
+        assert scoring_rules(tests) == set(), (kind, tests)
+        assert score <= 0.0, (kind, score, tests)
