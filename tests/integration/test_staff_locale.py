@@ -35,7 +35,7 @@ ENGLISH = (
     "Why flagged",
     "Customer",
     "of 5 stars",
-    "email(s) received",
+    "Emails received",
     "Open, reply",
     "This link is yours",
     "Send reply",

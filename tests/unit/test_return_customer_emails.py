@@ -166,7 +166,7 @@ def scoring_rules(tests: set[str]) -> set[str]:
 # The store's addresses as a store serving each language writes them. Filters judge the store's words too:
 # SpamAssassin's MIXED_ES (written for Latin text disguised with Cyrillic look-alikes) counts the Latin "e"
 # of a Kazakh email, and an English postal and return address quoted in it can bring more than 20 of them
-# (docs/decisions.md, "Links in plain-text parts"). Aftercare's own words and links stay under.
+# (docs/decisions.md, decision 56). Aftercare's own words and links stay under.
 ADDRESSES = {
     "en": ("Kiwi Goods, 1 Main Street, Springfield 12345", "Returns desk, 1 Dock Road, Springfield"),
     "ar": ("كيوي غودز، شارع الملك فهد 12، الرياض 12345", "قسم المرتجعات، طريق الميناء 1، الرياض"),
