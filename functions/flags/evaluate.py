@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,9 +29,21 @@ def _score_reasons(kind: str, score: int, policy: AlertPolicy) -> list[str]:
     return []
 
 
+# Letters people type in more than one form: Arabic and Persian keyboards give different yeh and kaf for the
+# same word (ي/ی, ك/ک), and Arabic vowel marks and the tatweel (ـ) are optional decoration.
+_SAME_LETTER = str.maketrans({"\u064a": "\u06cc", "\u0649": "\u06cc", "\u0643": "\u06a9", "\u0640": None})
+_MARKS = re.compile("[\u064b-\u065f\u0670]")
+
+
+def _fold(text: str) -> str:
+    """``text`` as a keyword match reads it: case, compatibility forms, Arabic-script letter variants and
+    vowel marks folded, so a keyword matches however the customer's keyboard wrote it."""
+    return _MARKS.sub("", unicodedata.normalize("NFKC", text).casefold().translate(_SAME_LETTER))
+
+
 def _keyword_reasons(comment: str, keywords: list[str]) -> list[str]:
-    folded = comment.casefold()
-    return [f'mentions "{k}"' for k in keywords if k.strip() and k.casefold() in folded]
+    folded = _fold(comment)
+    return [f'mentions "{k}"' for k in keywords if k.strip() and _fold(k) in folded]
 
 
 def evaluate(
