@@ -267,3 +267,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         suffix = "@" + "_".join(names)
         if names and not item.nodeid.endswith(suffix):
             item._id = coerce_node_id(item.nodeid + suffix)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the spamd that this process started for SpamAssassin's verdicts (tests/spam.py), if any."""
+    import sys
+
+    spam = sys.modules.get("tests.spam")
+    if spam is not None:
+        spam.stop()

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import spam
 from tests.audit import LOCALES, WRITTEN, Seen, Story, whole_story
 from tests.browser.checks import overflow, serious_violations
 from tests.world import World
@@ -92,31 +91,10 @@ def english_left(text: str) -> list[str]:
     return sorted({word for word in _LATIN.findall(plain) if word not in ALLOWED})
 
 
-def spam_score(email: Seen) -> tuple[float, str]:
-    """SpamAssassin's local score of one email, with the rules that scored."""
-    result = subprocess.run(
-        ["spamassassin", "-L", "-t"], input=email.mime, capture_output=True, timeout=300, check=False
-    )
-    report = result.stdout.decode("utf-8", "replace")
-    total = re.search(r"Content analysis details:\s+\((-?[\d.]+) points", report)
-    assert total, report + result.stderr.decode("utf-8", "replace")
-    rules = [
-        f"{name} {points}"
-        for points, name in re.findall(r"^\s*(-?\d+\.\d+)\s+([A-Z0-9_]+)\s", report, re.M)
-        if float(points) > 0
-    ]
-    return float(total.group(1)), ", ".join(rules)
-
-
 def spam_scores(emails: list[Seen]) -> list[tuple[float, str]]:
-    """Each email's score, two at a time (one ``spamassassin`` process per message: its --mbox mode
-    does not keep its reports in the order of the messages)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    if shutil.which("spamassassin") is None:
-        pytest.fail("Debian spamassassin is missing: `make system-deps` (run by `make test`) installs it")
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return list(pool.map(spam_score, emails))
+    """Each email's local SpamAssassin score (as ``spamassassin -L -t`` gives it), with the rules that
+    scored."""
+    return [(found.score, found.scoring_text()) for found in spam.verdicts(email.mime for email in emails)]
 
 
 def judge(browser: Any, story: Story) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from datetime import UTC, datetime
 from email import message_from_bytes
 from typing import Any
@@ -21,6 +20,7 @@ from functions.returns.emails import CUSTOMER_EMAILS, StaffNote, for_customer, f
 from functions.returns.models import ReturnRequest
 from functions.shared.i18n import catalog
 from functions.stores.models import SUPPORTED_LOCALES, Store, StoreConfig
+from tests import spam
 from tests.helpers import minimal_store_config
 
 pytestmark = pytest.mark.unit
@@ -131,31 +131,9 @@ def test_the_staff_email_about_a_return_has_a_message_id_in_what_is_sent() -> No
 
 
 def spam_verdicts(messages: list[bytes]) -> list[tuple[float, set[str]]]:
-    """SpamAssassin's local score and the rules that scored, per message in order (one process for all:
-    ``--mbox``, which answers in its own order: matched back by Message-ID)."""
-    mbox = b"".join(
-        b"From sender@example.com Sat Dec  5 12:00:00 2026\n" + raw.replace(b"\r\n", b"\n") + b"\n"
-        for raw in messages
-    )
-    result = subprocess.run(
-        ["spamassassin", "-L", "--mbox"], input=mbox, capture_output=True, timeout=300, check=False
-    )
-    verdicts = {}
-    for part in re.split(
-        r"^From sender@example\.com .*$", result.stdout.decode("utf-8", "replace"), flags=re.M
-    )[1:]:
-        found = re.search(r"^Message-ID: (\S+)", part, re.M | re.I)
-        status = re.search(
-            r"^X-Spam-Status: \w+, score=(-?[\d.]+) required=\S+ tests=(.*?) autolearn", part, re.M | re.S
-        )
-        assert found and status, part[:2000]
-        tests = {
-            name.strip() for name in status.group(2).split(",") if name.strip() and name.strip() != "none"
-        }
-        verdicts[found.group(1)] = (float(status.group(1)), tests)
-    ids = [str(message_from_bytes(raw)["Message-ID"]) for raw in messages]
-    assert set(verdicts) == set(ids), result.stderr
-    return [verdicts[mid] for mid in ids]
+    """SpamAssassin's local score (as ``spamassassin -L -t`` gives it) and every rule that hit, the ones of
+    no points too, per message in order."""
+    return [(found.score, found.hits) for found in spam.verdicts(messages)]
 
 
 def scoring_rules(tests: set[str]) -> set[str]:
