@@ -34,22 +34,39 @@ MAX_ATTEMPTS = 10
 MAX_BACKOFF_SECONDS = 0.25
 
 
+@dataclass(frozen=True)
+class KnownTypes:
+    """Product types already read with the order: ``found`` among the ``asked`` product ids."""
+
+    found: dict[str, str]
+    asked: frozenset[str]
+
+
+def untyped_products(order: OrderFacts) -> list[str]:
+    """Products of the order's line items that carry no type (the catalog may know it)."""
+    if order.items is None:
+        return []
+    return sorted(
+        {item.product_id for item in order.items.items if item.product_type is None and item.product_id}
+    )
+
+
 def with_catalog_types(
-    order: OrderFacts, store_id: str, repository: OrderStore
+    order: OrderFacts, store_id: str, repository: OrderStore, read: KnownTypes | None = None
 ) -> tuple[OrderFacts, list[str]]:
     """The order with product types learnt from product webhooks filled in where line items have none.
 
     Types are applied when planning, never stored in the facts, so a type learnt or changed later is
-    used by the next plan. Also returns the product ids whose type is still unknown.
+    used by the next plan. Also returns the product ids whose type is still unknown. Types ``read`` with
+    the order are not asked for again.
     """
-    if order.items is None:
+    missing = untyped_products(order)
+    if order.items is None or not missing:
         return order, []
-    missing = sorted(
-        {item.product_id for item in order.items.items if item.product_type is None and item.product_id}
-    )
-    if not missing:
-        return order, []
-    known = repository.product_types(store_id, missing)
+    known = dict(read.found) if read else {}
+    unread = [product_id for product_id in missing if not read or product_id not in read.asked]
+    if unread:
+        known.update(repository.product_types(store_id, unread))
     items = [
         item.model_copy(update={"product_type": known[item.product_id]})
         if item.product_type is None and item.product_id in known
@@ -133,13 +150,14 @@ def plan_changes(
     stored: StoredOrder | None,
     config: StoreConfig,
     repository: OrderStore,
+    read: KnownTypes | None = None,
 ) -> PlanChanges:
     """What turns the stored plan into the plan this order should have now."""
     existing = {
         record.outreach_id: record
         for record in map(OutreachRecord.from_item, stored.outreach if stored else [])
     }
-    typed, untyped = with_catalog_types(order, store_id, repository)
+    typed, untyped = with_catalog_types(order, store_id, repository, read)
     desired = planning.plan(
         typed, config, _already_asked(existing), now=clock.now(), first_seen=stored is None
     )
@@ -180,7 +198,7 @@ def apply_event(
     facts = event.facts
     for attempt in range(MAX_ATTEMPTS):
         try:
-            changes = _commit_once(event.store_id, facts, record, config, repository)
+            changes = _commit_once(event.store_id, facts, record, config, repository, first=attempt == 0)
         except DuplicateEvent:
             return {"status": "duplicate", "order_id": facts.order_id, "duplicate": True}
         except ConcurrentChange:
@@ -191,12 +209,25 @@ def apply_event(
 
 
 def _commit_once(
-    store_id: str, facts: OrderFacts, record: EventRecord, config: StoreConfig, repository: OrderStore
+    store_id: str,
+    facts: OrderFacts,
+    record: EventRecord,
+    config: StoreConfig,
+    repository: OrderStore,
+    *,
+    first: bool = False,
 ) -> PlanChanges:
-    """Read the order, merge the event's facts, re-plan and write it all in one transaction."""
-    stored = repository.load(store_id, facts.order_id)
+    """Read the order, merge the event's facts, re-plan and write it all in one transaction.
+
+    The first attempt takes an order without an item to have no plan (no query of the Outreach
+    table): an order's first event costs one read and the transaction. Every retry reads the plan.
+    """
+    asked = untyped_products(facts)
+    stored, found = repository.load_for_planning(
+        store_id, facts.order_id, asked, plan_without_order=not first
+    )
     order = planning_merge(stored, facts)
-    changes = plan_changes(store_id, order, stored, config, repository)
+    changes = plan_changes(store_id, order, stored, config, repository, KnownTypes(found, frozenset(asked)))
     status = {"planned": len(changes.desired), "not_planned_because": planning.why_not_planned(order)}
     write = OrderWrite(
         store_id, order, stored.version if stored else 0, record, status, stored.ledger if stored else None

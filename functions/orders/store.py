@@ -44,6 +44,7 @@ ORDER_RETENTION = RETENTION  # an order is kept as long as its outreach
 QUARANTINE_RETENTION = timedelta(days=90)
 WAITING_RETENTION = timedelta(days=120)
 LEDGER_ATTEMPTS = 8
+BATCH_KEYS = 100  # BatchGetItem's limit per request
 
 
 class DuplicateEvent(Exception):
@@ -134,10 +135,64 @@ class OrderRepository(DynamoAdapter):
             item = self.client.get_item(
                 TableName=self.table, Key=self._order_key(store_id, order_id), ConsistentRead=True
             ).get("Item")
+        return self._loaded(order_id, item, self.outreach.for_order(store_id, order_id))
+
+    def load_for_planning(
+        self, store_id: str, order_id: str, product_ids: list[str], *, plan_without_order: bool = True
+    ) -> tuple[StoredOrder | None, dict[str, str]]:
+        """The order and its plan as ``load`` reads them, and the learnt types of ``product_ids``.
+
+        The order item and the product items share the Orders table, so one consistent
+        ``BatchGetItem`` reads them together (a ``GetItem`` when no type is asked for). With
+        ``plan_without_order`` false, an order that has no item is taken to have no plan either and the
+        plan's query is skipped: outreach is created only in its order's transaction, with a condition
+        that it does not exist yet, so a plan that outlived its order item (past the order's TTL) makes
+        that transaction fail as a concurrent change, and the caller reads again with the default.
+        """
+        wanted = sorted(set(product_ids))
+        first, rest = wanted[: BATCH_KEYS - 1], wanted[BATCH_KEYS - 1 :]
+        order_item, types = self._order_and_types(store_id, order_id, first)
+        if rest:
+            types.update(self.product_types(store_id, rest))
+        if order_item is None and not plan_without_order:
+            return None, types
         outreach = self.outreach.for_order(store_id, order_id)
+        return self._loaded(order_id, order_item, outreach), types
+
+    def _order_and_types(
+        self, store_id: str, order_id: str, product_ids: list[str]
+    ) -> tuple[dict[str, Any] | None, dict[str, str]]:
+        order_key = self._order_key(store_id, order_id)
+        if not product_ids:
+            with self.calling("reading an order"):
+                found = self.client.get_item(TableName=self.table, Key=order_key, ConsistentRead=True)
+            return found.get("Item"), {}
+        keys = [order_key, *(self._product_key(store_id, pid) for pid in product_ids)]
+        request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
+        order_item: dict[str, Any] | None = None
+        types: dict[str, str] = {}
+        with self.calling("reading an order"):
+            while request:
+                response = self.client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self.table, []):
+                    if item["sk"]["S"] == ORDER_SK:
+                        order_item = item
+                    elif product_type := item.get("product_type", {}).get("S"):
+                        types[item["product_id"]["S"]] = product_type
+                request = response.get("UnprocessedKeys") or {}
+        return order_item, types
+
+    @staticmethod
+    def _product_key(store_id: str, product_id: str) -> dict[str, Any]:
+        return {"pk": {"S": f"{store_id}#product#{product_id}"}, "sk": {"S": PRODUCT_SK}}
+
+    @classmethod
+    def _loaded(
+        cls, order_id: str, item: dict[str, Any] | None, outreach: list[dict[str, Any]]
+    ) -> StoredOrder | None:
         if item is None:
             return StoredOrder(OrderFacts(order_id=order_id), 0, outreach, exists=False) if outreach else None
-        return self._stored(from_item(item), outreach)
+        return cls._stored(from_item(item), outreach)
 
     @staticmethod
     def _order_key(store_id: str, order_id: str) -> dict[str, Any]:

@@ -104,12 +104,20 @@ def _apply(
     event: NormalizedEvent, record: EventRecord, store: Store, ports: Ports, lambda_context: Any
 ) -> Outcome:
     """Apply once. A platform event that fails for a reason a retry will not fix is quarantined instead
-    of answered with an error the platform would retry and then disable the webhook on."""
+    of answered with an error the platform would retry and then disable the webhook on.
+
+    An order event is applied once by its own transaction: the event's marker is written in it with
+    ``attribute_not_exists``, so DynamoDB refuses a repeat (concurrent or later) and nothing else is
+    needed (decision 57). Product, review and return events change more than one transaction can
+    hold, so they still run under ``ports.once`` (the idempotency table).
+    """
 
     def work(payload: dict[str, Any]) -> Outcome:
         return _apply_event(NormalizedEvent.model_validate(payload), record, store, ports)
 
     try:
+        if one_transaction(event):
+            return orders.apply_event(event, record, store.config, ports.orders)
         return ports.once.run(event.model_dump(mode="json"), work, lambda_context)
     except TRANSIENT:
         raise
@@ -119,6 +127,12 @@ def _apply(
         logger.exception("Authentic webhook could not be applied")
         order_id = event.facts.order_id if event.facts else None
         return _quarantine(ports, store, order_id, record, f"could not be applied ({type(error).__name__})")
+
+
+def one_transaction(event: NormalizedEvent) -> bool:
+    """Whether the whole effect of ``event`` is one order transaction that carries its marker."""
+    only_facts = not event.products and event.review is None and event.return_event is None
+    return event.facts is not None and only_facts
 
 
 def _apply_event(event: NormalizedEvent, record: EventRecord, store: Store, ports: Ports) -> Outcome:
