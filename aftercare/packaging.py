@@ -4,18 +4,27 @@
    in the deployment zip (it ships app.py, chalicelib/ and the contents of vendor/ only).
 2. ``infra/aftercare.yaml`` becomes ``build/merge.yaml`` with each state machine's ASL file inlined.
 3. ``chalice package --merge-template`` writes the SAM template and ``deployment.zip``.
-4. Checks: every ``${Placeholder}`` in a definition has a substitution, every function role has a
+4. The zip is made lean (``slim_zip``): nothing the Lambda Python runtime already provides (boto3 and
+   its dependencies, unless requirements.txt pins one on purpose) and only the Babel locale data of the
+   supported locales; it must stay within ``ZIP_LIMIT_BYTES``.
+5. Checks: every ``${Placeholder}`` in a definition has a substitution, every function role has a
    real policy, and cfn-lint reports no errors.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import zipfile
+from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +34,11 @@ from aftercare import infra
 
 ROOT = infra.ROOT
 VENDORED = ("functions", "templates")
+ZIP_LIMIT_BYTES = 10 * 1024 * 1024
+# What the Lambda Python runtime puts on sys.path beside the function's code (boto3 and everything it
+# depends on). Shipped only when requirements.txt names it, that is when it is pinned on purpose.
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
+BABEL_DATA = "babel/locale-data/"
 
 
 class PackagingError(Exception):
@@ -92,6 +106,159 @@ def check_package(template: dict[str, Any]) -> None:
         raise PackagingError("\n".join(problems))
 
 
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pinned_on_purpose(requirements: Path = ROOT / "requirements.txt") -> set[str]:
+    """The distributions requirements.txt names (canonical names)."""
+    names = set()
+    for line in requirements.read_text(encoding="utf-8").splitlines():
+        match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", line.split("#", 1)[0])
+        if match:
+            names.add(_canonical(match.group(1)))
+    return names
+
+
+def babel_locales() -> set[str]:
+    """The Babel locale data the package keeps: the supported locales, plus root (every locale's
+    parent) and en (Babel's fallback)."""
+    from functions.stores.models import SUPPORTED_LOCALES
+
+    return {"root", "en", *SUPPORTED_LOCALES}
+
+
+@dataclass(frozen=True)
+class SlimReport:
+    bytes_before: int
+    bytes_after: int
+    dropped_distributions: list[str]
+    dropped_locales: int
+
+
+def biggest_entries(path: Path, count: int = 8) -> list[tuple[str, int]]:
+    """The zip's biggest entries (compressed bytes), biggest first."""
+    with zipfile.ZipFile(path) as archive:
+        infos = sorted(archive.infolist(), key=lambda i: -i.compress_size)
+    return [(i.filename, i.compress_size) for i in infos[:count]]
+
+
+def _distribution_files(archive: zipfile.ZipFile) -> dict[str, set[str]]:
+    """Each shipped distribution's files, from the RECORD of its ``.dist-info`` folder."""
+    found: dict[str, set[str]] = {}
+    for name in archive.namelist():
+        folder, _, leaf = name.partition("/")
+        if not (folder.endswith(".dist-info") and leaf == "RECORD"):
+            continue
+        distribution = _canonical(folder.removesuffix(".dist-info").rsplit("-", 1)[0])
+        rows = csv.reader(io.StringIO(archive.read(name).decode("utf-8")))
+        files = {row[0] for row in rows if row and not row[0].startswith("..")}
+        found[distribution] = files | {f"{folder}/"}
+    return found
+
+
+def slim_zip(path: Path, requirements: Path = ROOT / "requirements.txt") -> SlimReport:
+    """Rewrite the deployment zip without what the Lambda runtime provides (unless pinned on purpose in
+    ``requirements``) and without the Babel locale data of unsupported locales."""
+    keep_locales = babel_locales()
+    pinned = pinned_on_purpose(requirements)
+    before = path.stat().st_size
+    with zipfile.ZipFile(path) as archive:
+        shipped = _distribution_files(archive)
+        dropped = sorted(d for d in shipped if d in RUNTIME_PROVIDED and d not in pinned)
+        drop_files = {f for d in dropped for f in shipped[d]}
+        drop_folders = tuple(f for f in drop_files if f.endswith("/"))
+        # A distribution's compiled files are not in its RECORD: drop its modules' __pycache__ too.
+        drop_modules = {f.split("/", 1)[0] for f in drop_files if "/" in f} - {""}
+        slim = path.with_suffix(".slim.zip")
+        dropped_locales = 0
+        with zipfile.ZipFile(slim, "w", compression=zipfile.ZIP_DEFLATED) as out:
+            for info in archive.infolist():
+                name = info.filename
+                if name in drop_files or name.startswith(drop_folders):
+                    continue
+                if "__pycache__/" in name and name.split("/", 1)[0] in drop_modules:
+                    continue
+                locale = name[len(BABEL_DATA) : -len(".dat")]
+                if name.startswith(BABEL_DATA) and name.endswith(".dat") and locale not in keep_locales:
+                    dropped_locales += 1
+                    continue
+                out.writestr(info, archive.read(info), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+    slim.replace(path)
+    return SlimReport(before, path.stat().st_size, dropped, dropped_locales)
+
+
+def check_zip(path: Path) -> None:
+    """The deployment zip's own checks: its size, and that it holds no locale data it should not."""
+    problems = []
+    size = path.stat().st_size
+    if size > ZIP_LIMIT_BYTES:
+        problems.append(f"{path.name} is {size / 2**20:.1f} MiB, over {ZIP_LIMIT_BYTES / 2**20:.0f} MiB")
+    names = zipfile.ZipFile(path).namelist()
+    keep = babel_locales()
+    extra = sorted(
+        n
+        for n in names
+        if n.startswith(BABEL_DATA) and n.endswith(".dat") and n[len(BABEL_DATA) : -len(".dat")] not in keep
+    )
+    if extra:
+        problems.append(f"{path.name} ships Babel data of unsupported locales: {', '.join(extra[:5])}")
+    missing = sorted({f"{BABEL_DATA}{locale}.dat" for locale in keep} - set(names))
+    if missing:
+        problems.append(f"{path.name} lacks Babel data: {', '.join(missing)}")
+    if problems:
+        raise PackagingError("\n".join(problems))
+
+
+def lambda_runtime(dest: Path) -> Path:
+    """A folder with what the Lambda Python runtime provides beside the function's code: boto3 and
+    its dependencies, linked from this interpreter's own installation. ``dest`` must not exist."""
+    dest.mkdir(parents=True)
+    for name in RUNTIME_PROVIDED:
+        try:
+            distribution = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        tops = {Path(str(f)).parts[0] for f in distribution.files or [] if not str(f).startswith("..")}
+        for top in tops:
+            source = Path(str(distribution.locate_file(top)))
+            target = dest / top
+            if source.exists() and not target.exists():
+                target.symlink_to(source)
+    return dest
+
+
+def run_in_package(
+    package_dir: Path, runtime_dir: Path, code: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``code`` in a fresh interpreter laid out as Lambda lays it out: the function's code (the unzipped
+    package) first on sys.path, then the runtime's boto3, then the standard library; nothing else."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(runtime_dir),
+        "LANG": "en_US.UTF-8",  # what Lambda sets: Babel's default locale would be en_US
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    return subprocess.run(
+        [sys.executable, "-S", "-c", code],
+        cwd=package_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+
+
+def unzip(package: Path, dest: Path) -> Path:
+    """The deployment zip unzipped into ``dest`` (as Lambda does into /var/task)."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    with zipfile.ZipFile(package) as archive:
+        archive.extractall(dest)
+    return dest
+
+
 def build(out: Path, stage: str = "prod", lint: bool = True) -> Path:
     link_vendor()
     build_dir = out.parent
@@ -119,6 +286,9 @@ def build(out: Path, stage: str = "prod", lint: bool = True) -> Path:
         check=True,
     )
     template_path = out / "sam.yaml"
+    zip_path = out / "deployment.zip"
+    slim_zip(zip_path)
+    check_zip(zip_path)
     check_package(infra.load_template(template_path))
     if lint:
         cfn_lint = Path(sys.executable).parent / "cfn-lint"
@@ -143,7 +313,15 @@ def main(argv: list[str] | None = None) -> int:
     except (PackagingError, subprocess.CalledProcessError) as error:
         sys.stderr.write(f"package: {error}\n")
         return 1
-    sys.stdout.write(f"package: {template} and {template.parent / 'deployment.zip'} built; cfn-lint clean\n")
+    zip_path = template.parent / "deployment.zip"
+    sys.stdout.write(
+        f"package: {template} and {zip_path} built; cfn-lint clean\n"
+        f"package: deployment.zip {zip_path.stat().st_size / 2**20:.1f} MiB "
+        f"(limit {ZIP_LIMIT_BYTES / 2**20:.0f} MiB), Babel data of {', '.join(sorted(babel_locales()))}; "
+        "biggest entries:\n"
+    )
+    for name, size in biggest_entries(zip_path):
+        sys.stdout.write(f"  {size / 1024:8.0f} KiB  {name}\n")
     return 0
 
 

@@ -148,11 +148,17 @@ def format_duration(delta: timedelta, language: str) -> str:
 
 
 def language_name(code: Any, language: str) -> str:
-    """A language's name said in ``language`` ("ar" in English: "Arabic"), or the code when unknown."""
+    """A language's name said in ``language`` ("ar" in English: "Arabic"), or the code when unknown.
+
+    The name comes from ``language``'s own data (it names every language), so a customer's language
+    that Aftercare does not speak, whose Babel data the package does not ship, is still named."""
     from babel import Locale, UnknownLocaleError
 
     text = str(code or "")
+    if not text:
+        return ""
     try:
-        return str(Locale.parse(language_of(text)).get_display_name(language) or text) if text else ""
+        names = Locale.parse(language).languages
     except (ValueError, UnknownLocaleError):
         return text
+    return str(names.get(language_of(text)) or text)
