@@ -46,10 +46,15 @@ app.register_blueprint(digest_unsubscribe)
 
 
 @app.schedule(
-    Rate(5, unit=Rate.MINUTES), name="sweep", description="Send the review requests and surveys that are due"
+    Rate(5, unit=Rate.MINUTES), name="sweep", description="Hand each shard of the due index to a sweep worker"
 )
 def sweep(event: CloudWatchEvent) -> dict[str, Any]:
     return sending.sweep(event)
+
+
+@app.lambda_function(name="sweep_worker")
+def sweep_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return sending.sweep_worker(event, context)
 
 
 @app.lambda_function(name="ses_events")

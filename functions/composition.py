@@ -26,9 +26,11 @@ if TYPE_CHECKING:
     from functions.insights.ports import Ports as InsightsPorts
     from functions.insights.store import InsightsRepository
     from functions.orders.store import OrderRepository
+    from functions.outreach.limiter import SendRateLimiter
     from functions.outreach.ports import HistoryPorts
     from functions.outreach.ports import Ports as SweepPorts
     from functions.outreach.store import OutreachQueue
+    from functions.outreach.sweep import Workers
     from functions.responses.ports import Ports as ResponsePorts
     from functions.responses.store import ResponseRepository
     from functions.returns.ports import Ports as ReturnPorts
@@ -61,6 +63,8 @@ class Adapters:
     workspace: WorkspaceRepository
     insights: InsightsRepository
     mailer: Mailer
+    send_rate: SendRateLimiter  # the sweep's pacer, shared by this process's workers and with every other
+    sweep_mailer: Mailer  # ``mailer`` waiting for ``send_rate`` before every attempt
     analyzer: Analyzer
     idempotency: PowertoolsOnce
     workflow: StepFunctionsWorkflow
@@ -84,18 +88,26 @@ def build(settings: Settings) -> Adapters:
     from functions.flags.store import FlagRepository
     from functions.insights.store import InsightsRepository
     from functions.orders.store import OrderRepository
+    from functions.outreach.limiter import SendRateLimiter, SendRateWindows
     from functions.outreach.store import OutreachQueue
     from functions.responses.store import ResponseRepository
     from functions.returns.refund_client import HttpRefundClient
     from functions.returns.store import ReturnRepository
     from functions.returns.workflow import StepFunctionsWorkflow
     from functions.shared.clock import clock
-    from functions.shared.mailer import SesMailer
+    from functions.shared.mailer import SesMailer, SesQuota
     from functions.stores.store import StoreRepository
     from functions.webhooks.idempotency import PowertoolsOnce
     from functions.workspace.store import WorkspaceRepository
 
     outreach = OutreachQueue(settings.outreach_table, settings.due_shards)
+    mailer = SesMailer(settings.ses_configuration_set, settings.send_retries, settings.send_retry_base_ms)
+    send_rate = SendRateLimiter(
+        SendRateWindows(settings.send_rate_table),
+        SesQuota(settings.send_rate),
+        settings.sweep_send_share,
+        chunk=settings.sweep_worker_concurrency,
+    )
     return Adapters(
         settings=settings,
         clock=clock,
@@ -108,7 +120,9 @@ def build(settings: Settings) -> Adapters:
         returns=ReturnRepository(settings.returns_table),
         workspace=WorkspaceRepository(settings.workspace_table),
         insights=InsightsRepository(settings.insights_table),
-        mailer=SesMailer(settings.ses_configuration_set, settings.send_retries, settings.send_retry_base_ms),
+        mailer=mailer,
+        send_rate=send_rate,
+        sweep_mailer=mailer.paced(send_rate),
         analyzer=analyzer(settings.sentiment),
         idempotency=PowertoolsOnce(settings.idempotency_table),
         workflow=StepFunctionsWorkflow(settings.returns_state_machine_arn),
@@ -204,7 +218,7 @@ def sweep_ports() -> SweepPorts:
         stores=found.stores,
         orders=found.orders,
         customers=found.customers,
-        mailer=found.mailer,
+        mailer=found.sweep_mailer,
         signing_key=found.signing_key,
         clock=found.clock,
         settings=SweepSettings(
@@ -212,8 +226,19 @@ def sweep_ports() -> SweepPorts:
             batch=settings.sweep_batch,
             max_emails=settings.sweep_max_emails,
             max_attempts=settings.max_send_attempts,
+            concurrency=settings.sweep_worker_concurrency,
         ),
     )
+
+
+def sweep_workers() -> Workers:
+    """Where the sweep's shards are worked on: one asynchronous invocation of the worker Lambda per shard,
+    or, without one (the local stack and tests), a thread per shard in this process."""
+    from functions.outreach.sweep import ThreadWorkers
+    from functions.outreach.workers import LambdaWorkers
+
+    function = adapters().settings.sweep_worker_function
+    return LambdaWorkers(function) if function else ThreadWorkers(sweep_ports())
 
 
 def returns_ports() -> ReturnPorts:

@@ -170,6 +170,8 @@ def provision(
     environment = resolve(infra.function_environment(template), refs, parameters)
     result.environment = {key: str(value) for key, value in environment.items()}
     result.environment["AFTERCARE_STAGE"] = "local"
+    # moto's SES says MaxSendRate 1; the local stack's simulated SES takes what a production account does.
+    result.environment["AFTERCARE_SEND_RATE"] = "100"
     return result
 
 

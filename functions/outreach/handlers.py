@@ -1,4 +1,5 @@
-"""Entry points of the sending capability: the due sweep and SES delivery notifications.
+"""Entry points of the sending capability: the due sweep (its coordinator and its per-shard worker) and
+SES delivery notifications.
 
 ``app.py`` declares them as Lambda functions (so every one runs with the app's middleware) and calls these.
 """
@@ -14,14 +15,27 @@ from functions.shared.observability import logger, metrics
 
 
 def sweep(event: Any) -> dict[str, Any]:
-    """Send the review requests and surveys that are due (a scheduled event)."""
+    """Hand each shard of the due index to a worker (a scheduled event)."""
     from functions import composition
     from functions.outreach import sweep as service
 
     context = getattr(event, "context", None)
     remaining = getattr(context, "get_remaining_time_in_millis", None)
-    report = service.run(composition.sweep_ports(), remaining)
+    shards = composition.adapters().settings.due_shards
+    report = service.coordinate(shards, composition.sweep_workers(), remaining)
     return report.__dict__
+
+
+def sweep_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Send what is due in one shard (``{"shard": n}``, from the sweep's coordinator)."""
+    from functions import composition
+    from functions.outreach import sweep as service
+
+    shard = event.get("shard") if isinstance(event, dict) else None
+    if not isinstance(shard, int) or isinstance(shard, bool):
+        raise ValueError(f"a sweep worker needs a shard number, not {shard!r}")
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return service.work(composition.sweep_ports(), shard, remaining).__dict__
 
 
 def _notifications(event: dict[str, Any]) -> list[dict[str, Any]]:

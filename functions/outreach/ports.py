@@ -74,9 +74,10 @@ class Now(Protocol):
 @dataclass(frozen=True)
 class SweepSettings:
     base_url: str  # links in emails start here
-    batch: int = 100  # items read per shard per run
-    max_emails: int = 1000  # emails per run; the rest waits for the next
+    batch: int = 100  # items read per query of a shard
+    max_emails: int = 20_000  # emails one worker sends per invocation; the rest waits for the next run
     max_attempts: int = 5  # transient failures before an item is failed
+    concurrency: int = 1  # customer groups one worker sends at the same time (threads)
 
 
 @dataclass

@@ -57,8 +57,11 @@ def outreach_pk(store_id: str, order_id: str) -> str:
     return f"{store_id}#{order_id}"
 
 
-def due_shard(pk: str, outreach_id: str, shards: int) -> str:
-    digest = hashlib.sha256(f"{pk}/{outreach_id}".encode()).digest()
+def due_shard(store_id: str, email: str | None, pk: str, shards: int) -> str:
+    """The ``due`` index shard of an item: one per customer of a store (so the one worker that sweeps a
+    shard sees all of a customer's due items and sends them as one email); by order without an address."""
+    key = customer_index_key(store_id, email) or pk
+    digest = hashlib.sha256(key.encode()).digest()
     return str(int.from_bytes(digest[:4], "big") % shards)
 
 
@@ -277,7 +280,7 @@ class OutreachQueue(DynamoAdapter):
                 {"at": now, "status": PENDING, "note": f"planned for {clock.isoformat(planned.due_at)}"}
             ],
             "expires_at": clock.epoch_seconds(clock.now() + RETENTION),
-            **self._pending_attributes(diff.store_id, diff.order_id, planned),
+            **self._pending_attributes(diff.store_id, diff.order_id, planned, diff.recipient.email),
             **listing_attributes(
                 diff.store_id, diff.order_id, planned.outreach_id, diff.recipient.email, clock.now()
             ),
@@ -298,12 +301,14 @@ class OutreachQueue(DynamoAdapter):
             }
         }
 
-    def _pending_attributes(self, store_id: str, order_id: str, planned: PlannedOutreach) -> dict[str, Any]:
+    def _pending_attributes(
+        self, store_id: str, order_id: str, planned: PlannedOutreach, email: str | None
+    ) -> dict[str, Any]:
         pk = outreach_pk(store_id, order_id)
         return {
             "due_at": clock.isoformat(planned.due_at),
             "first_due_at": clock.isoformat(planned.due_at),
-            "due_shard": due_shard(pk, planned.outreach_id, self.shards),
+            "due_shard": due_shard(store_id, email, pk, self.shards),
             "due_key": due_key(planned.due_at, store_id, order_id, planned.outreach_id),
             "products": [p.model_dump(mode="json") for p in planned.products],
             "anchor": planned.anchor,
@@ -313,7 +318,7 @@ class OutreachQueue(DynamoAdapter):
     def _reschedule(self, diff: PlanDiff, change: Reschedule) -> dict[str, Any]:
         now = clock.isoformat(clock.now())
         attributes = {
-            **self._pending_attributes(diff.store_id, diff.order_id, change.planned),
+            **self._pending_attributes(diff.store_id, diff.order_id, change.planned, diff.recipient.email),
             "customer": diff.recipient.as_item(),
             # the customer index follows the address the item goes to; its place in time never moves
             "customer_key": customer_index_key(diff.store_id, diff.recipient.email),
@@ -409,7 +414,7 @@ class OutreachQueue(DynamoAdapter):
             ":pending": {"S": PENDING},
             ":due": {"S": clock.isoformat(until)},
             ":key": {"S": key},
-            ":shard": {"S": due_shard(due.pk, due.sk, self.shards)},
+            ":shard": {"S": due_shard(due.store_id, due.email, due.pk, self.shards)},
             ":h": _history(PENDING, note),
             ":claim": {"S": claim},
         }
@@ -506,7 +511,7 @@ class OutreachQueue(DynamoAdapter):
             "created_at": now,
             "due_at": clock.isoformat(at),
             "first_due_at": clock.isoformat(at),
-            "due_shard": due_shard(due.pk, outreach_id, self.shards),
+            "due_shard": due_shard(due.store_id, email, due.pk, self.shards),
             "due_key": due_key(at, due.store_id, due.order_id, outreach_id),
             "history": [
                 {

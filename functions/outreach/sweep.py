@@ -1,12 +1,22 @@
-"""The due sweep: send what is due, once, politely.
+"""The due sweep: send what is due, once, politely, as fast as SES allows.
 
-1. Read only what is due: one query per shard of the sparse ``due`` index (bounded per shard).
-2. Expired claims (a sweep died mid-send) are surfaced as failed, never re-sent.
-3. Group due items by store and customer: one email per customer per run.
-4. For each group: claim every item (conditional), skip what must not be sent (answered, suppressed),
-   reserve the customer's contact slot (frequency cap, atomic), compose, send, record.
-   A transient SES failure puts the items back with an attempt count; a permanent one fails them.
-5. Stop starting new groups when the Lambda is close to its time limit; the rest waits for the next run.
+The schedule's run is a coordinator (``coordinate``): it hands each shard of the ``due`` index to a worker
+(``Workers``: an asynchronous Lambda invocation per shard in production, ``functions.outreach.workers``;
+threads of this process in the local stack and tests, ``ThreadWorkers``). A worker (``work``):
+
+1. Reads only what is due in its shard, a batch at a time, until the shard has nothing due left.
+2. Surfaces expired claims (a worker died mid-send) as failed, never re-sent.
+3. Groups due items by store and customer: one email per customer (a customer's items share a shard).
+4. Sends up to ``concurrency`` groups at the same time. For each group: claim every item (conditional),
+   skip what must not be sent (answered, suppressed), reserve the customer's contact slot (frequency cap,
+   atomic), compose, send, record. A transient SES failure puts the items back with an attempt count; a
+   permanent one fails them. The mailer waits for the send-rate limiter every worker shares
+   (``functions.outreach.limiter``), so all of them together stay under SES's ``MaxSendRate``.
+5. Stops starting new groups when the Lambda is close to its time limit; the rest waits for the next run.
+
+Exactly-once and the frequency cap are the conditional writes' (``OutreachQueue.claim``,
+``CustomerRepository.reserve_contact``), never the order of work: any number of workers, overlapping
+runs included, may read the same items.
 
 ``send_now`` sends one customer's pending items ahead of time (the workspace's "send now") through the
 same group path, so the claim, skip rules, suppression and frequency cap are the sweep's own.
@@ -14,11 +24,13 @@ same group path, so the claim, skip rules, suppression and frequency cap are the
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from functions.customers.store import customer_key
 from functions.orders import ledger, planning
@@ -49,10 +61,20 @@ class Report:
     failed: int = 0
     lost_races: int = 0
     left_for_next_run: int = 0
+    workers: int = 0
 
     def skip(self, reason: str, count: int = 1) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + count
         metrics.add_metric(name=f"EmailSkipped_{reason.replace(' ', '_')}", unit="Count", value=count)
+
+    def add(self, other: Report) -> None:
+        """Count ``other``'s figures in (a group's or a worker's report into its caller's)."""
+        for name in (f.name for f in fields(self)):
+            if name == "skipped":
+                for reason, count in other.skipped.items():
+                    self.skipped[reason] = self.skipped.get(reason, 0) + count
+            else:
+                setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 def _groups(items: list[Due]) -> list[list[Due]]:
@@ -325,13 +347,11 @@ def _quietly(action: Callable[..., None], *args: Any) -> None:
         logger.warning("could not record an outreach transition; its lease will surface it")
 
 
-def _read_due(ports: Ports, report: Report) -> list[Due]:
-    """Every due item of every shard; expired claims are failed (never re-sent), pending ones returned."""
-    now = ports.clock.now()
-    due_items: list[Due] = []
-    for shard in range(ports.queue.shards):
-        due_items.extend(ports.queue.due(shard, now, ports.settings.batch))
-    report.read = len(due_items)
+def _read_shard(ports: Ports, shard: int, report: Report) -> tuple[list[Due], list[Due]]:
+    """One batch of a shard's due items: (everything read, the pending ones). Expired claims are failed
+    (never re-sent)."""
+    due_items = ports.queue.due(shard, ports.clock.now(), ports.settings.batch)
+    report.read += len(due_items)
     pending: list[Due] = []
     for due in due_items:
         if due.status == OutreachStatus.SENDING:
@@ -340,7 +360,107 @@ def _read_due(ports: Ports, report: Report) -> list[Due]:
             metrics.add_metric(name="EmailInterrupted", unit="Count", value=1)
         elif due.status == OutreachStatus.PENDING:
             pending.append(due)
-    return pending
+    return due_items, pending
+
+
+def _guarded(group: list[Due], ports: Ports) -> Report:
+    """One group's own report; ``_send_group`` isolates its failures, this guards against the unforeseen."""
+    report = Report()
+    try:
+        _send_group(group, ports, report)
+    except Exception:
+        logger.exception("sweep group failed")
+        metrics.add_metric(name="SweepGroupFailed", unit="Count", value=1)
+    return report
+
+
+@dataclass
+class _Worker:
+    """One shard's worker: its report (shared by its threads, so guarded) and when it must stop."""
+
+    ports: Ports
+    shard: int
+    remaining_ms: Callable[[], int] | None
+    report: Report = field(default_factory=lambda: Report(workers=1))
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def must_stop(self) -> bool:
+        out_of_time = self.remaining_ms is not None and self.remaining_ms() < TIME_MARGIN_MS
+        with self.lock:
+            return out_of_time or self.report.emails >= self.ports.settings.max_emails
+
+    def send(self, group: list[Due]) -> bool:
+        """Send one group unless the worker must stop (then it waits for the next run); whether sent."""
+        if self.must_stop():
+            with self.lock:
+                self.report.left_for_next_run += len(group)
+            return False
+        done = _guarded(group, self.ports)
+        with self.lock:
+            self.report.add(done)
+        return True
+
+    def run(self) -> Report:
+        concurrency = self.ports.settings.concurrency
+        seen: set[tuple[str, str, str]] = set()
+        pool = ThreadPoolExecutor(concurrency, f"sweep-{self.shard}") if concurrency > 1 else None
+        try:
+            while True:
+                read, pending = _read_shard(self.ports, self.shard, self.report)
+                keys = {(d.pk, d.sk, str(d.item.get("due_key"))) for d in read}
+                if not read or keys <= seen:
+                    break  # nothing due, or only what this worker already tried (and could not move)
+                seen |= keys
+                groups = _groups(pending)
+                sent = list(pool.map(self.send, groups)) if pool else [self.send(g) for g in groups]
+                if not all(sent) or len(read) < self.ports.settings.batch:
+                    break  # out of time or emails, or the shard has nothing more due
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
+        return self.report
+
+
+def work(ports: Ports, shard: int, remaining_ms: Callable[[], int] | None = None) -> Report:
+    """One worker's run over one shard of the due index, sending up to ``concurrency`` groups at once.
+    ``remaining_ms`` is the Lambda's remaining time (unlimited when absent)."""
+    if not 0 <= shard < ports.queue.shards:
+        raise ValueError(f"shard {shard} is not one of the {ports.queue.shards} shards of the due index")
+    report = _Worker(ports, shard, remaining_ms).run()
+    logger.info("sweep worker finished", extra={"shard": shard, "report": report.__dict__})
+    return report
+
+
+class Workers(Protocol):
+    """Where the coordinator's shards are worked on."""
+
+    def start(self, shards: Sequence[int], remaining_ms: Callable[[], int] | None) -> Report:
+        """Hand each shard to a worker; the report of what was done here (``workers``: how many)."""
+        ...
+
+
+@dataclass
+class ThreadWorkers:
+    """Every shard's worker as a thread of this process, waited for (the local stack and tests)."""
+
+    ports: Ports
+
+    def start(self, shards: Sequence[int], remaining_ms: Callable[[], int] | None) -> Report:
+        report = Report()
+        if len(shards) == 1:
+            report.add(work(self.ports, shards[0], remaining_ms))
+            return report
+        with ThreadPoolExecutor(len(shards), "sweep-worker") as pool:
+            for done in pool.map(lambda shard: work(self.ports, shard, remaining_ms), shards):
+                report.add(done)
+        return report
+
+
+def coordinate(shards: int, workers: Workers, remaining_ms: Callable[[], int] | None = None) -> Report:
+    """The scheduled run: every shard of the due index to its own worker."""
+    report = workers.start(list(range(shards)), remaining_ms)
+    logger.info("sweep started its workers", extra={"report": report.__dict__})
+    return report
 
 
 @dataclass(frozen=True)
@@ -385,21 +505,19 @@ def send_now(ports: Ports, group: list[Due]) -> Report:
 
 
 def run(ports: Ports, remaining_ms: Callable[[], int] | None = None) -> Report:
-    """One sweep run. ``remaining_ms`` is the Lambda's remaining time (unlimited when absent)."""
-    report = Report()
-    groups = _groups(_read_due(ports, report))
-    for index, group in enumerate(groups):
-        out_of_time = remaining_ms is not None and remaining_ms() < TIME_MARGIN_MS
-        if out_of_time or report.emails >= ports.settings.max_emails:
-            report.left_for_next_run = sum(len(g) for g in groups[index:])
-            break
-        try:
-            _send_group(group, ports, report)
-        except Exception:  # _send_group isolates its own failures; this guards the run against the unforeseen
-            logger.exception("sweep group failed")
-            metrics.add_metric(name="SweepGroupFailed", unit="Count", value=1)
-    logger.info("sweep finished", extra={"report": report.__dict__})
-    return report
+    """One whole sweep in this process: every shard's worker in its own thread (tests, the local stack)."""
+    return coordinate(ports.queue.shards, ThreadWorkers(ports), remaining_ms)
 
 
-__all__ = ["Held", "Ports", "Report", "held_back", "run", "send_now"]
+__all__ = [
+    "Held",
+    "Ports",
+    "Report",
+    "ThreadWorkers",
+    "Workers",
+    "coordinate",
+    "held_back",
+    "run",
+    "send_now",
+    "work",
+]

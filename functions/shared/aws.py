@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mypy_boto3_comprehend import ComprehendClient
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sesv2 import SESV2Client
     from mypy_boto3_stepfunctions import SFNClient
@@ -50,6 +51,16 @@ def dynamodb() -> DynamoDBClient:
 
 def sesv2() -> SESV2Client:
     client: SESV2Client = _client("sesv2")
+    return client
+
+
+def ses() -> Any:
+    """SES (v1), for ``GetSendQuota`` only (SES v2's ``GetAccount`` says the same, but moto lacks it)."""
+    return _client("ses")
+
+
+def lambda_() -> LambdaClient:
+    client: LambdaClient = _client("lambda")
     return client
 
 

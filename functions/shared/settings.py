@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     idempotency_table: str
     workspace_table: str
     insights_table: str
+    send_rate_table: str = Field(description="One item per second counting the emails the sweep sent")
 
     signing_key_secret_arn: str = Field(description="Secrets Manager secret holding the token key")
     operator_key_secret_arn: str = Field(description="Secrets Manager secret holding the operator key")
@@ -41,7 +42,29 @@ class Settings(BaseSettings):
 
     due_shards: int = Field(default=8, ge=1, le=64, description="Write shards of the outreach due index")
     sweep_batch: int = Field(default=100, ge=1, le=1000, description="Due items read per shard per sweep")
-    sweep_max_emails: int = Field(default=1000, ge=1, description="Emails one sweep run sends at most")
+    sweep_max_emails: int = Field(
+        default=20_000, ge=1, description="Emails one sweep worker sends at most in one invocation"
+    )
+    sweep_worker_concurrency: int = Field(
+        default=4, ge=1, le=32, description="Emails one sweep worker sends at the same time (threads)"
+    )
+    sweep_worker_function: str = Field(
+        default="",
+        description="The Lambda the sweep invokes asynchronously once per due shard; empty: the "
+        "workers run as threads of the sweep's own process (the local stack and tests)",
+    )
+    sweep_send_share: float = Field(
+        default=0.9,
+        gt=0,
+        le=1,
+        description="Share of the SES MaxSendRate the sweep may use (the rest: alerts, replies, digests)",
+    )
+    send_rate: float | None = Field(
+        default=None,
+        gt=0,
+        le=100_000,
+        description="Emails per second SES takes, instead of asking SES (the local stack's simulated SES)",
+    )
     send_retries: int = Field(default=3, ge=0, le=10, description="Immediate SES retries on throttling")
     send_retry_base_ms: int = Field(default=200, ge=0, description="First backoff between SES retries")
     sentiment: Literal["comprehend", "local"] = Field(

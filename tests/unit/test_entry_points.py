@@ -41,6 +41,7 @@ def test_every_function_is_declared_on_the_app() -> None:
     functions = packaged_functions()
     assert {name for name, _ in functions} == {
         "sweep",
+        "sweep_worker",
         "ses_events",
         "flag_responses",
         "count_insights",

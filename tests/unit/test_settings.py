@@ -19,6 +19,7 @@ COMPLETE = {
     "AFTERCARE_IDEMPOTENCY_TABLE": "idempotency",
     "AFTERCARE_WORKSPACE_TABLE": "workspace",
     "AFTERCARE_INSIGHTS_TABLE": "insights",
+    "AFTERCARE_SEND_RATE_TABLE": "send-rate",
     "AFTERCARE_SIGNING_KEY_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:1:secret:sign",
     "AFTERCARE_OPERATOR_KEY_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:1:secret:op",
     "AFTERCARE_SES_CONFIGURATION_SET": "aftercare",
@@ -75,3 +76,20 @@ def test_invalid_value_names_variable_and_problem(monkeypatch: pytest.MonkeyPatc
         ConfigurationError, match=r"AFTERCARE_DUE_SHARDS: Input should be greater than or equal to 1"
     ):
         load_settings()
+
+
+def test_the_sweeps_fan_out_settings_are_typed_and_fail_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key, value in COMPLETE.items():
+        monkeypatch.setenv(key, value)
+    settings = load_settings()
+    assert (settings.sweep_worker_concurrency, settings.sweep_worker_function) == (4, "")
+    assert (settings.sweep_send_share, settings.send_rate) == (0.9, None)
+
+    monkeypatch.setenv("AFTERCARE_SWEEP_WORKER_CONCURRENCY", "0")
+    monkeypatch.setenv("AFTERCARE_SEND_RATE", "fast")
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    assert "AFTERCARE_SWEEP_WORKER_CONCURRENCY: Input should be greater than or equal to 1" in str(raised.value)
+    assert "AFTERCARE_SEND_RATE:" in str(raised.value)
