@@ -128,7 +128,8 @@ class Backoff:
 
 class SendRateLimiter:
     """The pacer of one process's senders (thread-safe): tokens are taken from the shared second in
-    chunks (one write serves ``chunk`` emails) and handed to this process's threads one by one."""
+    chunks (one write serves up to ``chunk`` emails, and never more than a tenth of the second's limit, so
+    tokens one worker holds unused when the second ends are few) and handed to its threads one by one."""
 
     def __init__(
         self, windows: Windows, quota: Quota, share: float, chunk: int, timer: Timer | None = None
@@ -163,7 +164,9 @@ class SendRateLimiter:
                     return
                 if not self._full:
                     limit = self.limit(now)
-                    granted = self.windows.take(window, min(self.chunk, limit), limit)
+                    # a chunk is at most a tenth of the second, so what a worker holds unused is little
+                    chunk = max(1, min(self.chunk, limit // 10))
+                    granted = self.windows.take(window, chunk, limit)
                     if granted > 0:
                         self._tokens = granted - 1
                         return
