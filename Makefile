@@ -53,8 +53,17 @@ e2e: $(STAMP)
 browser: $(STAMP) system-deps
 	$(BIN)/pytest tests/browser
 
-package: $(STAMP)
-	AWS_DEFAULT_REGION=$(REGION) $(BIN)/python -m aftercare.packaging --out build/package
+# checkov (the IaC scanner make package runs) pins boto3 1.35, older than the project's, so it has a venv
+# of its own inside .venv, pinned by constraints-checkov.txt.
+CHECKOV := $(VENV)/checkov/bin/checkov
+
+$(CHECKOV): constraints-checkov.txt
+	test -x $(VENV)/checkov/bin/python || $(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install --quiet -c constraints-checkov.txt checkov
+	touch $(CHECKOV)
+
+package: $(STAMP) $(CHECKOV)
+	AWS_DEFAULT_REGION=$(REGION) $(BIN)/python -m aftercare.packaging --out build/package --checkov $(CHECKOV)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

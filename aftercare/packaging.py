@@ -8,7 +8,8 @@
    its dependencies, unless requirements.txt pins one on purpose) and only the Babel locale data of the
    supported locales; it must stay within ``ZIP_LIMIT_BYTES``.
 5. Checks: every ``${Placeholder}`` in a definition has a substitution, every function role has a
-   real policy, and cfn-lint reports no errors.
+   real policy, cfn-lint reports no errors, and checkov (when given, as ``make package`` does) fails no
+   check but those ``infra/checkov-skips.yaml`` skips, each with its reason.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from importlib import metadata
@@ -39,6 +41,10 @@ ZIP_LIMIT_BYTES = 10 * 1024 * 1024
 # depends on). Shipped only when requirements.txt names it, that is when it is pinned on purpose.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
 BABEL_DATA = "babel/locale-data/"
+CHECKOV_SKIPS = infra.INFRA / "checkov-skips.yaml"
+CHECKOV = ROOT / ".venv" / "checkov" / "bin" / "checkov"
+_CHECK_ID = re.compile(r"^CKV2?_AWS_[0-9]+$")
+MIN_REASON = 40  # characters: a reason says why, not just "not needed"
 
 
 class PackagingError(Exception):
@@ -72,8 +78,49 @@ def merge_template(template: dict[str, Any]) -> dict[str, Any]:
     return template
 
 
+ASYNC_EVENTS = {"Schedule", "ScheduleV2", "CloudWatchEvent", "EventBridgeRule", "SNS", "S3"}
+
+
+def asynchronously_invoked(template: dict[str, Any]) -> set[str]:
+    """Functions AWS invokes asynchronously: those with a schedule (or another asynchronous event
+    source) and those subscribed to an SNS topic."""
+    found = set()
+    for logical, resource in template["Resources"].items():
+        events = resource.get("Properties", {}).get("Events") or {}
+        if resource.get("Type") == "AWS::Serverless::Function" and any(
+            event.get("Type") in ASYNC_EVENTS for event in events.values()
+        ):
+            found.add(logical)
+        if (
+            resource.get("Type") == "AWS::SNS::Subscription"
+            and resource["Properties"].get("Protocol") == "lambda"
+        ):
+            endpoint = resource["Properties"].get("Endpoint")
+            if isinstance(endpoint, dict) and "Fn::GetAtt" in endpoint:
+                found.add(endpoint["Fn::GetAtt"][0])
+    return found
+
+
+def on_failure_destinations(template: dict[str, Any]) -> dict[str, Any]:
+    """Function logical id -> the on-failure destination of its asynchronous invocations."""
+    found = {}
+    for resource in infra.resources_of_type(template, "AWS::Lambda::EventInvokeConfig").values():
+        properties = resource.get("Properties", {})
+        function = properties.get("FunctionName")
+        destination = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        if isinstance(function, dict) and "Ref" in function and destination:
+            found[function["Ref"]] = destination
+    return found
+
+
 def check_package(template: dict[str, Any]) -> None:
     problems = []
+    destinations = on_failure_destinations(template)
+    for logical in sorted(asynchronously_invoked(template) - set(destinations)):
+        problems.append(
+            f"function {logical} is invoked asynchronously but has no on-failure destination: add an "
+            "AWS::Lambda::EventInvokeConfig for it (see AsyncFailuresQueue in infra/aftercare.yaml)"
+        )
     for logical, resource in template["Resources"].items():
         if resource.get("Type") == "AWS::IAM::Role":
             statements = [
@@ -259,7 +306,101 @@ def unzip(package: Path, dest: Path) -> Path:
     return dest
 
 
-def build(out: Path, stage: str = "prod", lint: bool = True) -> Path:
+@dataclass(frozen=True)
+class Skip:
+    """A checkov check that does not apply, and why; for the listed resources only, or for all."""
+
+    check: str
+    reason: str
+    resources: tuple[str, ...] = ()
+
+
+def checkov_skips(path: Path = CHECKOV_SKIPS) -> list[Skip]:
+    """The skip list, validated: a known check id form, a written reason, no check listed twice."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, list):
+        raise PackagingError(f"{path.name}: expected a list of skips")
+    skips, problems, seen = [], [], set()
+    for index, entry in enumerate(data):
+        entry = entry if isinstance(entry, dict) else {}
+        check = str(entry.get("check", ""))
+        reason = " ".join(str(entry.get("reason") or "").split())
+        resources = entry.get("resources") or []
+        where = f"{path.name} entry {index + 1} ({check or 'no check'})"
+        if not _CHECK_ID.match(check):
+            problems.append(f"{where}: `check` must be a checkov id such as CKV_AWS_117")
+        if len(reason) < MIN_REASON:
+            problems.append(f"{where}: `reason` must say why the check does not apply")
+        if not isinstance(resources, list) or not all(isinstance(r, str) for r in resources):
+            problems.append(f"{where}: `resources` must be a list of logical ids")
+            resources = []
+        if check in seen:
+            problems.append(f"{where}: the check is listed twice")
+        seen.add(check)
+        skips.append(Skip(check, reason, tuple(resources)))
+    if problems:
+        raise PackagingError("\n".join(problems))
+    return skips
+
+
+def with_skips(template: dict[str, Any], skips: list[Skip]) -> dict[str, Any]:
+    """The template with each skip written where checkov reads it (``Metadata.checkov.skip`` of each
+    resource it applies to), so checkov reports the skipped checks with their reasons."""
+    resources = template["Resources"]
+    unknown = sorted({f"{s.check}: {r}" for s in skips for r in s.resources if r not in resources})
+    if unknown:
+        raise PackagingError(f"{CHECKOV_SKIPS.name} names resources the template lacks: {', '.join(unknown)}")
+    for logical, resource in resources.items():
+        mine = [
+            {"id": s.check, "comment": s.reason} for s in skips if not s.resources or logical in s.resources
+        ]
+        if mine:
+            resource.setdefault("Metadata", {}).setdefault("checkov", {})["skip"] = mine
+    return template
+
+
+@dataclass(frozen=True)
+class CheckovResult:
+    passed: int
+    skipped: int
+    failed: list[str]  # "CKV_AWS_26 AWS::SNS::Topic.AlarmTopic: Ensure all data stored in the SNS topic ..."
+
+
+def run_checkov(template_path: Path, checkov: Path, skips_path: Path = CHECKOV_SKIPS) -> CheckovResult:
+    """checkov's CloudFormation checks over the packaged template, with the skip list applied."""
+    if not checkov.exists():
+        raise PackagingError(f"no checkov at {checkov}: `make package` installs it (.venv/checkov)")
+    scan = with_skips(infra.load_template(template_path), checkov_skips(skips_path))
+    with tempfile.TemporaryDirectory(prefix="aftercare-checkov-") as temp:
+        scan_path = Path(temp) / "sam.yaml"
+        scan_path.write_text(yaml.safe_dump(scan, sort_keys=False), encoding="utf-8")
+        result = subprocess.run(
+            [
+                *(str(checkov), "-f", str(scan_path), "--framework", "cloudformation"),
+                *("--skip-download", "--output", "json", "--compact"),
+            ],
+            env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},  # no download of Prisma's guideline links
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+        )
+    try:
+        report = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        raise PackagingError(
+            f"checkov gave no report (exit {result.returncode}):\n{result.stderr[-2000:]}"
+        ) from None
+    if isinstance(report, list):
+        report = next(r for r in report if r.get("check_type") == "cloudformation")
+    summary = report["summary"]
+    failed = [
+        f"{c['check_id']} {c['resource']}: {c['check_name']}" for c in report["results"]["failed_checks"]
+    ]
+    return CheckovResult(int(summary["passed"]), int(summary["skipped"]), failed)
+
+
+def build(out: Path, stage: str = "prod", lint: bool = True, checkov: Path | None = None) -> Path:
     link_vendor()
     build_dir = out.parent
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -297,6 +438,18 @@ def build(out: Path, stage: str = "prod", lint: bool = True) -> Path:
             raise PackagingError(
                 f"cfn-lint found problems in {template_path}:\n{result.stdout}{result.stderr}"
             )
+    if checkov is not None:
+        found = run_checkov(template_path, checkov)
+        if found.failed:
+            raise PackagingError(
+                f"checkov: {len(found.failed)} failed check(s) in {template_path}:\n  "
+                + "\n  ".join(found.failed)
+                + f"\nFix the template, or skip the check in infra/{CHECKOV_SKIPS.name} with its reason."
+            )
+        sys.stdout.write(
+            f"package: checkov {found.passed} passed, {found.skipped} skipped "
+            f"(reasons in infra/{CHECKOV_SKIPS.name}), 0 failed\n"
+        )
     return template_path
 
 
@@ -305,10 +458,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="build/package", type=Path)
     parser.add_argument("--stage", default="prod")
     parser.add_argument("--no-lint", action="store_true")
+    parser.add_argument("--checkov", type=Path, help="the checkov to run (make package passes its own)")
     args = parser.parse_args(argv)
     try:
         template = build(
-            args.out if args.out.is_absolute() else ROOT / args.out, args.stage, not args.no_lint
+            args.out if args.out.is_absolute() else ROOT / args.out,
+            args.stage,
+            not args.no_lint,
+            args.checkov,
         )
     except (PackagingError, subprocess.CalledProcessError) as error:
         sys.stderr.write(f"package: {error}\n")

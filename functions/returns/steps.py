@@ -334,6 +334,7 @@ def _not_refunded(ctx: Context, problem: str) -> None:
 
 def _refund_stuck(ctx: Context, problem: str) -> None:
     """The store's endpoint did not take the refund: keep the units held until staff retry or settle."""
+    metrics.add_metric(name="RefundFailed", unit="Count", value=1)  # RefundFailuresAlarm watches it
     ctx.change_ledger(lambda led: ledger.refund_failed(led, ctx.return_id))
     ctx.set(status=Status.REFUND_FAILED)
     lines = [

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -175,3 +176,148 @@ def test_app_imports_from_the_package_with_the_runtime_boto3(package: Path, tmp_
     assert "/v1/admin/stores" in routes
     assert boto3_loaded == "False"
     assert botocore_file.startswith(str(runtime))
+
+
+# The alarms the operator's email hears from: threshold and the (namespace, metric) pairs each watches.
+ALARMS = {
+    "SweepErrorsAlarm": (1, {("AWS/Lambda", "Errors"), ("Aftercare", "SweepGroupFailed")}),
+    "SweepItemsFailedAlarm": (
+        1,
+        {("Aftercare", "EmailFailed"), ("Aftercare", "EmailBroken"), ("Aftercare", "EmailGaveUp")},
+    ),
+    "InvocationFailuresAlarm": (1, {("AWS/SQS", "NumberOfMessagesSent")}),
+    "FlagIteratorAgeAlarm": (300_000, {("AWS/Lambda", "IteratorAge")}),
+    "InsightsIteratorAgeAlarm": (300_000, {("AWS/Lambda", "IteratorAge")}),
+    "StreamFailuresAlarm": (1, {("AWS/SQS", "NumberOfMessagesSent")}),
+    "RefundFailuresAlarm": (1, {("Aftercare", "RefundFailed")}),
+    "ExecutionsFailedAlarm": (
+        1,
+        {
+            ("AWS/States", "ExecutionsFailed"),
+            ("AWS/States", "ExecutionsTimedOut"),
+            ("AWS/States", "ExecutionsAborted"),
+        },
+    ),
+    "BounceRateAlarm": (0.04, {("AWS/SES", "Reputation.BounceRate")}),
+    "ComplaintRateAlarm": (0.0008, {("AWS/SES", "Reputation.ComplaintRate")}),
+    "ApiErrorRateAlarm": (5, {("AWS/ApiGateway", "5XXError"), ("AWS/ApiGateway", "Count")}),
+}
+
+
+def _watched(properties: dict[str, Any]) -> list[dict[str, Any]]:
+    """The metrics an alarm reads: its own, or those of its metric math."""
+    if "MetricName" in properties:
+        return [{k: properties.get(k) for k in ("Namespace", "MetricName", "Dimensions")}]
+    return [query["MetricStat"]["Metric"] for query in properties["Metrics"] if "MetricStat" in query]
+
+
+def test_alarms_exist_with_their_thresholds_and_report_to_the_operator(package: Path) -> None:
+    template = infra.load_template(package / "sam.yaml")
+    resources = template["Resources"]
+    alarms = infra.resources_of_type(template, "AWS::CloudWatch::Alarm")
+    assert set(alarms) == set(ALARMS)
+    for logical, (threshold, metrics) in ALARMS.items():
+        properties = alarms[logical]["Properties"]
+        assert properties["Threshold"] == threshold, logical
+        assert properties["ComparisonOperator"] == "GreaterThanOrEqualToThreshold", logical
+        assert {(m["Namespace"], m["MetricName"]) for m in _watched(properties)} == metrics, logical
+        assert properties["AlarmActions"] == [{"Ref": "AlarmTopic"}], logical
+        assert properties["OKActions"] == [{"Ref": "AlarmTopic"}], logical
+        assert not properties.get("InsufficientDataActions"), logical
+        if "Metrics" in properties:
+            assert [q["Id"] for q in properties["Metrics"] if q.get("ReturnData")] == ["result"], logical
+    subscriptions = infra.resources_of_type(template, "AWS::SNS::Subscription")
+    operator = [s["Properties"] for s in subscriptions.values() if s["Properties"]["Protocol"] == "email"]
+    assert operator == [
+        {"TopicArn": {"Ref": "AlarmTopic"}, "Protocol": "email", "Endpoint": {"Ref": "OperatorEmail"}}
+    ]
+    assert "Default" not in template["Parameters"]["OperatorEmail"]  # every deployment names someone
+    assert resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "NotificationsKey"}
+    # CloudWatch must be able to publish to the encrypted topic through the key's policy.
+    statements = resources["NotificationsKey"]["Properties"]["KeyPolicy"]["Statement"]
+    services = [s["Principal"].get("Service", []) for s in statements if "Service" in s["Principal"]]
+    assert any("cloudwatch.amazonaws.com" in s and "ses.amazonaws.com" in s for s in services)
+
+
+def test_alarms_watch_what_the_code_and_the_template_name(package: Path) -> None:
+    """Each Aftercare metric an alarm reads is emitted somewhere in functions/ with Powertools' service
+    dimension; each Lambda, queue and state machine dimension names a resource of the template."""
+    template = infra.load_template(package / "sam.yaml")
+    resources = template["Resources"]
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (infra.ROOT / "functions").rglob("*.py"))
+    config = json.loads((infra.ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    service = config["environment_variables"]["POWERTOOLS_SERVICE_NAME"]
+    assert config["environment_variables"]["POWERTOOLS_METRICS_NAMESPACE"] == "Aftercare"
+    stage = resources["RestAPI"]["Properties"]["StageName"]
+    for logical, alarm in infra.resources_of_type(template, "AWS::CloudWatch::Alarm").items():
+        for metric in _watched(alarm["Properties"]):
+            dimensions = {d["Name"]: d["Value"] for d in metric.get("Dimensions") or []}
+            if metric["Namespace"] == "Aftercare":
+                assert f'"{metric["MetricName"]}"' in source, (logical, metric["MetricName"])
+                assert dimensions == {"service": service}, logical
+            for name in ("FunctionName", "StateMachineArn"):
+                if name in dimensions:
+                    assert resources[dimensions[name]["Ref"]]["Type"] in {
+                        "AWS::Serverless::Function",
+                        "AWS::StepFunctions::StateMachine",
+                    }, logical
+            if "QueueName" in dimensions:
+                queue = dimensions["QueueName"]["Fn::GetAtt"]
+                assert resources[queue[0]]["Type"] == "AWS::SQS::Queue" and queue[1] == "QueueName"
+            if metric["Namespace"] == "AWS/ApiGateway":
+                assert dimensions == {"ApiName": {"Ref": "AWS::StackName"}, "Stage": stage}, logical
+                assert resources["RestAPI"]["Properties"]["Name"] == {"Ref": "AWS::StackName"}
+
+
+def test_the_template_is_hardened(package: Path) -> None:
+    """What checkov checks in make package, kept in the suite where it is cheap to check directly."""
+    template = infra.load_template(package / "sam.yaml")
+    resources = template["Resources"]
+    for logical, table in infra.resources_of_type(template, "AWS::DynamoDB::Table").items():
+        assert table["Properties"]["PointInTimeRecoverySpecification"] == {
+            "PointInTimeRecoveryEnabled": True
+        }, logical
+    for kind in ("AWS::SNS::Topic", "AWS::SQS::Queue"):
+        for logical, resource in infra.resources_of_type(template, kind).items():
+            assert resource["Properties"].get("KmsMasterKeyId"), logical
+    api = resources["RestAPI"]["Properties"]
+    assert api["TracingEnabled"] is True
+    assert api["AccessLogSetting"]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    log_format = json.loads(api["AccessLogSetting"]["Format"])
+    assert "$context.resourcePath" in log_format.values()
+    assert not [
+        v for v in log_format.values() if "$context.path" in v or "sourceIp" in v
+    ]  # no tokens, no IPs
+    assert api["MethodSettings"] == [
+        {
+            "ResourcePath": "/*",
+            "HttpMethod": "*",
+            "ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"},
+            "ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"},
+        }
+    ]
+    assert resources["RestAPI"]["DependsOn"] == "ApiGatewayAccount"
+    for logical, function in infra.resources_of_type(template, "AWS::Serverless::Function").items():
+        assert function["Properties"]["Tracing"] == "Active", logical
+    scheduled = packaging.asynchronously_invoked(template)
+    assert scheduled >= {"Sweep", "Escalate", "ReturnsDeadlines", "Digest", "SesEvents"}
+    destinations = packaging.on_failure_destinations(template)
+    for logical in scheduled:
+        queue = destinations[logical]["Fn::GetAtt"][0]
+        assert resources[queue]["Type"] == "AWS::SQS::Queue", logical
+        role = resources[logical]["Properties"]["Role"]["Fn::GetAtt"][0]
+        statements = resources[role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        assert any(
+            s["Action"] == "sqs:SendMessage" and s["Resource"] == destinations[logical] for s in statements
+        ), f"{role} may not send to {queue}"
+
+
+def test_checkov_skips_name_resources_of_the_package(package: Path) -> None:
+    template = infra.load_template(package / "sam.yaml")
+    scanned = packaging.with_skips(template, packaging.checkov_skips())  # raises on an unknown resource
+    skipped = {
+        s["id"]
+        for r in scanned["Resources"].values()
+        for s in r.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    }
+    assert skipped == {s.check for s in packaging.checkov_skips()}

@@ -112,3 +112,34 @@ def test_package_check_refuses_functions_without_log_group() -> None:
 def test_package_check_refuses_dev_routes() -> None:
     with pytest.raises(PackagingError, match="/_dev"):
         check_package(_package({}, {"/_dev/clock": {}}))
+
+
+def test_package_check_refuses_an_async_function_without_an_on_failure_destination() -> None:
+    log_groups = {f"{n}LogGroup": {"Type": "AWS::Logs::LogGroup"} for n in ("Tick", "Bounces")}
+    functions = {
+        "Tick": {
+            "Type": "AWS::Serverless::Function",
+            "Properties": {
+                "Events": {"T": {"Type": "Schedule", "Properties": {"Schedule": "rate(5 minutes)"}}}
+            },
+        },
+        "Bounces": {"Type": "AWS::Serverless::Function", "Properties": {}},
+        "Topic": {
+            "Type": "AWS::SNS::Subscription",
+            "Properties": {"Protocol": "lambda", "Endpoint": {"Fn::GetAtt": ["Bounces", "Arn"]}},
+        },
+    }
+    with pytest.raises(PackagingError, match="function Bounces is invoked asynchronously") as raised:
+        check_package(_package({**functions, **log_groups}))
+    assert "function Tick" in str(raised.value)
+    configs = {
+        f"{n}InvokeConfig": {
+            "Type": "AWS::Lambda::EventInvokeConfig",
+            "Properties": {
+                "FunctionName": {"Ref": n},
+                "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["Failures", "Arn"]}}},
+            },
+        }
+        for n in ("Tick", "Bounces")
+    }
+    check_package(_package({**functions, **log_groups, **configs}))
