@@ -6,7 +6,8 @@
 3. ``chalice package --merge-template`` writes the SAM template and ``deployment.zip``.
 4. The zip is made lean (``slim_zip``): nothing the Lambda Python runtime already provides (boto3 and
    its dependencies, unless requirements.txt pins one on purpose) and only the Babel locale data of the
-   supported locales; it must stay within ``ZIP_LIMIT_BYTES``.
+   supported locales, plus the bytecode of the modules ``import app`` loads (``add_bytecode``); it must
+   stay within ``ZIP_LIMIT_BYTES``.
 5. Checks: every ``${Placeholder}`` in a definition has a substitution, every function role has a
    real policy, cfn-lint reports no errors, and checkov (when given, as ``make package`` does) fails no
    check but those ``infra/checkov-skips.yaml`` skips, each with its reason.
@@ -400,6 +401,46 @@ def run_checkov(template_path: Path, checkov: Path, skips_path: Path = CHECKOV_S
     return CheckovResult(int(summary["passed"]), int(summary["skipped"]), failed)
 
 
+_IMPORTED_FROM_PACKAGE = """
+import os, sys, app
+here = os.getcwd() + os.sep
+for module in list(sys.modules.values()):
+    path = getattr(module, "__file__", None) or ""
+    if path.startswith(here) and path.endswith(".py"):
+        print(path[len(here):])
+"""
+
+
+def add_bytecode(path: Path) -> int:
+    """Add compiled bytecode for every module of the zip that ``import app`` loads (the cold-start
+    path); returns how many. Lambda's /var/task is read-only, so without it each cold start compiles
+    them. Unchecked-hash .pyc files (PEP 552) are used whatever the files' times after unzipping; a
+    Python whose bytecode differs ignores them and compiles, as before."""
+    import py_compile
+
+    with tempfile.TemporaryDirectory(prefix="aftercare-bytecode-") as temp:
+        code = unzip(path, Path(temp) / "task")
+        runtime = lambda_runtime(Path(temp) / "runtime")
+        found = run_in_package(code, runtime, _IMPORTED_FROM_PACKAGE)
+        if found.returncode != 0:
+            raise PackagingError(f"the app does not import from the package:\n{found.stderr[-2000:]}")
+        modules = sorted(set(found.stdout.split()))
+        with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+            for module in modules:
+                compiled = py_compile.compile(
+                    str(code / module),
+                    cfile=None,
+                    doraise=True,
+                    invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+                )
+                name = Path(compiled).relative_to(code).as_posix()
+                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                info.external_attr = 0o644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, Path(compiled).read_bytes())
+    return len(modules)
+
+
 def build(out: Path, stage: str = "prod", lint: bool = True, checkov: Path | None = None) -> Path:
     link_vendor()
     build_dir = out.parent
@@ -429,6 +470,7 @@ def build(out: Path, stage: str = "prod", lint: bool = True, checkov: Path | Non
     template_path = out / "sam.yaml"
     zip_path = out / "deployment.zip"
     slim_zip(zip_path)
+    add_bytecode(zip_path)
     check_zip(zip_path)
     check_package(infra.load_template(template_path))
     if lint:

@@ -71,6 +71,20 @@ def test_zip_is_lean(package: Path) -> None:
     assert biggest[1] < 3 * 1024 * 1024, biggest  # no single entry dominates (today pydantic_core's .so)
 
 
+def test_zip_ships_bytecode_of_the_cold_start_path(package: Path) -> None:
+    """Lambda cannot write .pyc files into /var/task: the modules ``import app`` loads come compiled,
+    as unchecked-hash .pyc (PEP 552), valid whatever times unzipping gives the sources."""
+    archive = zipfile.ZipFile(package / "deployment.zip")
+    compiled = [n for n in archive.namelist() if n.endswith(".pyc")]
+    assert "__pycache__/app.cpython-311.pyc" in compiled
+    assert "functions/shared/__pycache__/observability.cpython-311.pyc" in compiled
+    assert not [n for n in compiled if n.startswith(("pydantic_core/", "babel/"))]  # not on the path
+    for name in compiled:
+        assert int.from_bytes(archive.read(name)[4:8], "little") == 0b01, name  # hash-based, unchecked
+        source = name.replace("__pycache__/", "").replace(".cpython-311.pyc", ".py")
+        assert source in archive.namelist(), name
+
+
 def test_slim_keeps_a_runtime_library_pinned_on_purpose(tmp_path: Path) -> None:
     zip_path = tmp_path / "deployment.zip"
     with zipfile.ZipFile(zip_path, "w") as archive:
