@@ -427,17 +427,18 @@ def add_bytecode(path: Path) -> int:
         modules = sorted(set(found.stdout.split()))
         with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
             for module in modules:
-                compiled = py_compile.compile(
-                    str(code / module),
-                    cfile=None,
-                    doraise=True,
-                    invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+                compiled = Path(
+                    py_compile.compile(
+                        str(code / module),
+                        doraise=True,
+                        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+                    )
+                    or ""
                 )
-                name = Path(compiled).relative_to(code).as_posix()
-                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                info = zipfile.ZipInfo(compiled.relative_to(code).as_posix(), date_time=(1980, 1, 1, 0, 0, 0))
                 info.external_attr = 0o644 << 16
                 info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, Path(compiled).read_bytes())
+                archive.writestr(info, compiled.read_bytes())
     return len(modules)
 
 
