@@ -30,6 +30,7 @@ SECTIONS = {
     "IdempotencyTable": "Idempotency",
     "WorkspaceTable": "Workspace",
     "InsightsTable": "Insights",
+    "SendRateTable": "SendRate",
 }
 
 
