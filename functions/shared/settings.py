@@ -46,7 +46,7 @@ class Settings(BaseSettings):
         default=20_000, ge=1, description="Emails one sweep worker sends at most in one invocation"
     )
     sweep_worker_concurrency: int = Field(
-        default=4, ge=1, le=32, description="Emails one sweep worker sends at the same time (threads)"
+        default=3, ge=1, le=32, description="Emails one sweep worker sends at the same time (threads)"
     )
     sweep_worker_function: str = Field(
         default="",

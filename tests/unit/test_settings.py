@@ -84,7 +84,7 @@ def test_the_sweeps_fan_out_settings_are_typed_and_fail_naming_the_variable(
     for key, value in COMPLETE.items():
         monkeypatch.setenv(key, value)
     settings = load_settings()
-    assert (settings.sweep_worker_concurrency, settings.sweep_worker_function) == (4, "")
+    assert (settings.sweep_worker_concurrency, settings.sweep_worker_function) == (3, "")
     assert (settings.sweep_send_share, settings.send_rate) == (0.9, None)
 
     monkeypatch.setenv("AFTERCARE_SWEEP_WORKER_CONCURRENCY", "0")
