@@ -11,7 +11,7 @@ if str(ROOT) not in sys.path:
 
 
 def main() -> int:
-    from bench import alerts, coldstart, cost, ingest, insights, sweep
+    from bench import alerts, coldstart, cost, ingest, insights, sweep, throughput
 
     print(coldstart.report(coldstart.run()))
     print()
@@ -19,6 +19,8 @@ def main() -> int:
     print(ingest.report(ingest.run()))
     print()
     print(sweep.report(sweep.run()))
+    print()
+    print(throughput.report(throughput.run()))
     print()
     print(alerts.report(alerts.run()))
     print()
