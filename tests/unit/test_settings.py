@@ -91,5 +91,6 @@ def test_the_sweeps_fan_out_settings_are_typed_and_fail_naming_the_variable(
     monkeypatch.setenv("AFTERCARE_SEND_RATE", "fast")
     with pytest.raises(ConfigurationError) as raised:
         load_settings()
-    assert "AFTERCARE_SWEEP_WORKER_CONCURRENCY: Input should be greater than or equal to 1" in str(raised.value)
+    message = str(raised.value)
+    assert "AFTERCARE_SWEEP_WORKER_CONCURRENCY: Input should be greater than or equal to 1" in message
     assert "AFTERCARE_SEND_RATE:" in str(raised.value)
