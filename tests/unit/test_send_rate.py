@@ -102,6 +102,26 @@ def test_throttling_halves_the_rate_and_quiet_seconds_give_it_back() -> None:
     assert limiter.limit(time.now) == 100
 
 
+def test_a_throttled_window_write_is_waited_out_and_costs_no_email() -> None:
+    class Throttling(SharedWindows):
+        def __init__(self, refusals: int) -> None:
+            super().__init__()
+            self.refusals = refusals
+
+        def take(self, window: int, want: int, limit: int) -> int:
+            if self.refusals:
+                self.refusals -= 1
+                raise Throttled("counting the send rate: AWS throttled the call")
+            return super().take(window, want, limit)
+
+    time = FakeTime()
+    SendRateLimiter(Throttling(2), Rate(100), 1.0, chunk=1, timer=time).acquire()
+    assert time.slept == [0.05, 0.1]
+
+    with pytest.raises(Throttled):
+        SendRateLimiter(Throttling(5), Rate(100), 1.0, chunk=1, timer=FakeTime()).acquire()
+
+
 def test_concurrent_threads_of_one_worker_share_its_chunks() -> None:
     windows, time = SharedWindows(), FakeTime()
     limiter = SendRateLimiter(windows, Rate(1000), 1.0, chunk=8, timer=time)
