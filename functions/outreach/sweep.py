@@ -25,6 +25,7 @@ same group path, so the claim, skip rules, suppression and frequency cap are the
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -279,7 +280,8 @@ class _Attempt:
         sent_at = self.ports.clock.now()
         for due in ready:
             try:
-                self.ports.queue.sent(
+                _throttled_again(
+                    self.ports.queue.sent,
                     due,
                     self.claim,
                     message_id,
@@ -342,9 +344,22 @@ def _reminder_at(due: Due, sent_at: datetime) -> datetime | None:
 
 def _quietly(action: Callable[..., None], *args: Any) -> None:
     try:
-        action(*args)
+        _throttled_again(action, *args)
     except (LostRace, AftercareError):
         logger.warning("could not record an outreach transition; its lease will surface it")
+
+
+def _throttled_again(action: Callable[..., None], *args: Any, tries: int = 4) -> None:
+    """``action``, tried again after a short wait while DynamoDB throttles it: a transition left unrecorded
+    strands its items until their lease runs out (then failed, never sent)."""
+    for attempt in range(tries):
+        try:
+            action(*args)
+            return
+        except Throttled:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.02 * 2**attempt)
 
 
 def _read_shard(ports: Ports, shard: int, report: Report) -> tuple[list[Due], list[Due]]:

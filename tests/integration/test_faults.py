@@ -36,7 +36,14 @@ def throttle(service: str, operations: set[str], every: int, code: str) -> None:
     )
 
 
-def test_ses_and_dynamodb_throttling_lose_nothing_and_send_nothing_twice(shop: Shop) -> None:
+def test_ses_and_dynamodb_throttling_lose_nothing_and_send_nothing_twice(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions import composition
+
+    # One thread per shard worker: fewer calls between a throttled one and its retry
+    monkeypatch.setenv("AFTERCARE_SWEEP_WORKER_CONCURRENCY", "1")
+    composition.reset()
     for index in range(20):
         shop.delivered(f"T-{index}", [("l1", "tour", "experience")], email=f"t{index}@example.com")
     throttle("sesv2", {"SendEmail"}, 3, "TooManyRequestsException")  # about 30% of sends
