@@ -65,6 +65,65 @@ def _remember_valid_state_machines() -> None:
     StepFunctionsParserBackend._validate_definition = staticmethod(validate)  # type: ignore[method-assign]
 
 
+def _share_botocore_data() -> None:
+    """Read botocore's model files once per test process instead of once per client.
+
+    Each test starts a fresh moto account and drops the code's cached clients, so every test builds its
+    clients anew (about eight), each through a new boto3 session whose loader parses the service model,
+    the endpoint rules and the partitions from JSON again: a quarter of an integration test's time. The
+    loader's own per-session cache is made one cache per search path for the whole process, as if every
+    session shared one loader, which is what a long-running process with one session has. The data is the
+    same; clients are still built per test, against each test's own moto.
+    """
+    from botocore import loaders
+
+    if getattr(loaders.Loader.load_service_model, "shared", False):
+        return
+    for name in (
+        "list_available_services",
+        "determine_latest_version",
+        "list_api_versions",
+        "load_service_model",
+        "load_data_with_path",
+    ):
+        per_loader = getattr(loaders.Loader, name)
+        results: dict[Any, Any] = {}
+
+        def shared(
+            self: Any, *args: Any, _method: Any = per_loader, _results: Any = results, **kwargs: Any
+        ) -> Any:
+            key = (tuple(self.search_paths), tuple(self.extras_types), args, tuple(sorted(kwargs.items())))
+            if key not in _results:
+                _results[key] = _method(self, *args, **kwargs)
+            return _results[key]
+
+        shared.shared = True  # type: ignore[attr-defined]
+        setattr(loaders.Loader, name, shared)
+
+
+def _reuse_kms_key_material() -> None:
+    """Give every moto KMS key of a kind the same key material, made once per test process.
+
+    moto makes an RSA key pair for every KMS key, even a symmetric one, and each fresh account's first
+    encrypted table creates DynamoDB's default key: 60 ms of every test's setup. Nothing here encrypts or
+    signs with KMS; the keys themselves (ids, aliases, ARNs) are still made per account.
+    """
+    from moto.kms import models
+
+    if getattr(models.generate_private_key, "reused", False):
+        return
+    made: dict[str, Any] = {}
+    original = models.generate_private_key
+
+    def reuse(key_spec: str) -> Any:
+        if key_spec not in made:
+            made[key_spec] = original(key_spec)
+        return made[key_spec]
+
+    reuse.reused = True  # type: ignore[attr-defined]
+    models.generate_private_key = reuse
+
+
 @pytest.fixture
 def aws_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A fresh moto account with everything in infra/ provisioned and the environment wired."""
@@ -77,6 +136,8 @@ def aws_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
     serialize_dynamodb()  # DynamoDB's atomicity, which in-process moto lacks (stays on for the session)
     _remember_valid_state_machines()
+    _share_botocore_data()
+    _reuse_kms_key_material()
     with mock_aws(config=SFN_CONFIG):
         lambdas.install()
         lambdas.register_app(app.app, "test")  # Step Functions tasks run the real handlers
