@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from functions.workspace import session
-from tests.conftest import free_port
+from tests.conftest import free_port, shut_down_at_once
 
 
 @contextmanager
@@ -24,7 +24,7 @@ def serving(name: str) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{server.port}"
     finally:
-        server.shutdown()
+        shut_down_at_once(server.shutdown, ("127.0.0.1", server.port))
         thread.join(10)
 
 
