@@ -396,7 +396,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
     from aftercare.devstack.runner import PortInUse, serve
 
     try:
-        return serve(args.host, args.port, demo=args.demo, verbose=args.verbose, fresh=args.fresh)
+        return serve(
+            args.host, args.port, demo=args.demo, verbose=args.verbose, fresh=args.fresh, streams=args.streams
+        )
     except (PortInUse, SavedStateUnreadable) as error:
         raise CliError(str(error), EXIT_USAGE) from None
 
@@ -469,6 +471,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dev.add_argument(
         "--fresh", action="store_true", help="forget what .aftercare/stack-<port>/ saved; start empty"
+    )
+    dev.add_argument(
+        "--streams",
+        choices=("write", "poll"),
+        default="write",
+        help="deliver stream records as they are written (default) or only every second (the old way)",
     )
     dev.set_defaults(func=cmd_dev)
 

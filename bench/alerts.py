@@ -1,8 +1,9 @@
 """From a negative answer to the staff alert.
 
 * Latency in the local stack: a customer confirms a one-star answer; how long until the staff alert is
-  in the outbox (goal: p95 under 2 s over 50 answers). The stack pumps the Responses stream every second,
-  as Lambda's stream poller does on AWS.
+  in the outbox (goal: p95 under 1 s over 50 answers). Measured twice in the same run: with stream
+  records delivered as they are written (``aftercare dev``, decision 58) and, as the baseline, with the
+  old delivery at a one-second tick (``aftercare dev --streams poll``).
 * App CPU per stream record: the flagging handler on batches of real stream records (half negative,
   which means a flag, a staff token and an alert email each), moto in its own process.
 """
@@ -25,14 +26,15 @@ from bench.harness import moto_server, provision_local, save, summarize
 
 ANSWERS = 50
 RECORDS = 200
+GOAL_P95_SECONDS = 1.0
 
 
-def _latency() -> dict[str, Any]:
+def _latency(streams: str) -> dict[str, Any]:
     from tests.conftest import DevStackProcess, free_port
     from tests.webhooks import body_of, generic_event, generic_headers, generic_order
 
     with tempfile.TemporaryDirectory() as workdir:
-        stack = DevStackProcess(Path(workdir), free_port())
+        stack = DevStackProcess(Path(workdir), free_port(), extra=("--streams", streams))
         try:
             url, secret = stack.url, stack.state["demo"]["generic_webhook_secret"]
             now = requests.get(f"{url}/_dev/clock", timeout=10).json()["now"]
@@ -51,7 +53,8 @@ def _latency() -> dict[str, Any]:
                 )
             requests.post(f"{url}/_dev/clock", json={"advance": "P1DT1H"}, timeout=300)
             links = {}
-            for message in requests.get(f"{url}/_dev/outbox", timeout=30).json():
+            sent = requests.get(f"{url}/_dev/outbox", timeout=30).json()
+            for message in sent:
                 if message["to"][0].startswith("lat"):
                     index = int(message["to"][0][3:].split("@")[0])
                     links[index] = next(link["href"] for link in message["links"] if "/s/" in link["href"])
@@ -60,15 +63,18 @@ def _latency() -> dict[str, Any]:
             done = threading.Event()
 
             def watch() -> None:
+                read = len(sent)  # only new emails: parsing the whole outbox took a second
                 while not done.is_set():
-                    for message in requests.get(f"{url}/_dev/outbox", timeout=30).json():
+                    new = requests.get(f"{url}/_dev/outbox?since={read}", timeout=30).json()
+                    read += len(new)
+                    for message in new:
                         subject = message["subject"]
                         if subject.startswith("[Needs a reply]") and "#LAT-" in subject:
                             index = int(subject.rsplit("#LAT-", 1)[1])
                             seen.setdefault(index, time.monotonic())
                     if len(seen) >= len(links):
                         return
-                    time.sleep(0.05)
+                    time.sleep(0.02)
 
             watcher = threading.Thread(target=watch, daemon=True)
             watcher.start()
@@ -160,22 +166,35 @@ def _cpu_per_record() -> dict[str, Any]:
 
 
 def run() -> dict[str, Any]:
-    figures = {"latency": _latency(), "stream": _cpu_per_record()}
+    figures = {
+        "latency": _latency("write"),
+        "latency_polling_baseline": _latency("poll"),
+        "goal_p95_seconds": GOAL_P95_SECONDS,
+        "stream": _cpu_per_record(),
+    }
     save("alerts", figures)
     return figures
 
 
+def _line(name: str, latency: dict[str, Any]) -> str:
+    seconds = latency["seconds"]
+    return (
+        f"  {name:<34}{seconds.get('median')} / {seconds.get('p95')}"
+        f"   ({latency['alerts_seen']} alerts of {latency['answers']} answers)"
+    )
+
+
 def report(figures: dict[str, Any]) -> str:
     latency = figures["latency"]
-    seconds = latency["seconds"]
-    goal = "met" if seconds.get("p95", 99) < 2 else "MISSED"
+    every = latency["alerts_seen"] == latency["answers"]
+    met = every and latency["seconds"].get("p95", 99) < GOAL_P95_SECONDS
     return "\n".join(
         [
-            "Negative answer → staff alert (local stack; stream pumped every second)",
-            f"  alerts seen / answers            {latency['alerts_seen']} / {latency['answers']}",
-            f"  latency median / p95 (s)         {seconds.get('median')} / {seconds.get('p95')}"
-            f"   (goal p95 < 2 s: {goal})",
-            f"  app CPU per stream record (ms)   {figures['stream']['app_cpu_ms_per_record']}   "
+            "Negative answer → staff alert (local stack, seconds median / p95)",
+            _line("delivered as written", latency),
+            _line("polled every second (before)", figures["latency_polling_baseline"]),
+            f"  goal p95 < {GOAL_P95_SECONDS:g} s: {'met' if met else 'MISSED'}",
+            f"  app CPU per stream record (ms)    {figures['stream']['app_cpu_ms_per_record']}   "
             f"(half of them flagged and alerted)",
         ]
     )

@@ -229,7 +229,12 @@ def console() -> Any:
 
 @route(blueprint, "/outbox")
 def list_outbox() -> Any:
-    return json_response(outbox.messages())
+    """Every email sent, oldest first; ``?since=N`` skips the first N (a watcher reads only what is new)."""
+    params: Any = blueprint.current_request.query_params or {}
+    since = str(params.get("since") or "0")
+    if not since.isdigit():
+        raise ApiError(400, "invalid_since", "since is the number of emails to skip (0 or more).")
+    return json_response(outbox.messages(int(since)))
 
 
 @route(blueprint, "/outbox/{message_id}/view")

@@ -160,11 +160,14 @@ def start(
     verbose: bool = False,
     state_dir: Path | None = None,
     fresh: bool = False,
+    streams: str = "write",
 ) -> Running:
     """Start everything and return once the HTTP server accepts requests.
 
     With ``state_dir``, what was saved there is loaded first (unless ``fresh``) and kept there while the
-    stack runs (``aftercare.devstack.persist``).
+    stack runs (``aftercare.devstack.persist``). ``streams``: ``write`` delivers stream records as soon
+    as they are written (decision 58), ``poll`` only at the one-second tick (``bench/alerts.py``
+    measures both).
     """
     from aftercare.devstack import persist
 
@@ -286,6 +289,9 @@ def start(
 
     loop_thread = threading.Thread(target=loop, name="aftercare-loop", daemon=True)
     loop_thread.start()
+    threads = [http_thread, loop_thread]
+    if streams != "poll":
+        threads.append(_deliver_on_write(stack, stop))
     restored = ""
     if saved is not None and state_dir is not None:
         registry = [
@@ -295,9 +301,32 @@ def start(
             f"{state_dir / persist.STATE}: {len(registry)} store(s), {len(saved.get('outbox', []))} emails, "
             f"clock at {clock.isoformat(clock.now())}"
         )
-    return Running(
-        base_url, moto_url, stack, stop, [http_thread, loop_thread], [server, moto], saver, restored
-    )
+    return Running(base_url, moto_url, stack, stop, threads, [server, moto], saver, restored)
+
+
+def _deliver_on_write(stack: Any, stop: threading.Event) -> threading.Thread:
+    """A thread that delivers stream records as soon as moto appends them (decision 58). Started after
+    the demo is made, which pumps the streams itself with the clock pinned at each of its moments."""
+    from aftercare.devstack import streams
+
+    streams.watch_appends()
+    streams.APPENDED.set()  # a first pass for anything written before the thread started
+
+    def deliver() -> None:
+        while not stop.is_set():
+            if not streams.APPENDED.wait(timeout=0.5):
+                continue
+            streams.APPENDED.clear()  # cleared before reading: a record appended meanwhile sets it again
+            try:
+                stack.deliver_streams()
+            except Exception:  # keep delivering; failures show in the console
+                from functions.shared.observability import logger
+
+                logger.exception("stream delivery failed")
+
+    thread = threading.Thread(target=deliver, name="aftercare-streams", daemon=True)
+    thread.start()
+    return thread
 
 
 def create_demo(stack: Any, base_url: str) -> None:
@@ -425,14 +454,16 @@ def free_port_after(host: str, port: int) -> int:
     return port + 1
 
 
-def serve(host: str, port: int, *, demo: bool, verbose: bool, fresh: bool = False) -> int:
+def serve(
+    host: str, port: int, *, demo: bool, verbose: bool, fresh: bool = False, streams: str = "write"
+) -> int:
     """Run until Ctrl-C or SIGTERM; print where everything is."""
     from aftercare.devstack import statefiles
 
     if not port_free(host, port):
         raise PortInUse(host, port)
     state_dir = statefiles.stack_dir(port) if port else None  # port 0: a new port each time, nothing kept
-    running = start(host, port, demo=demo, verbose=verbose, state_dir=state_dir, fresh=fresh)
+    running = start(host, port, demo=demo, verbose=verbose, state_dir=state_dir, fresh=fresh, streams=streams)
     bound_port = int(running.base_url.rsplit(":", 1)[1])
     state_file = statefiles.connection_file(bound_port)
     write_state(running, state_file)

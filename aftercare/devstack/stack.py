@@ -42,6 +42,14 @@ class DevStack:
                 self.changed()
             return {"schedule_runs": ran, "stream_records": records}
 
+    def deliver_streams(self) -> int:
+        """Deliver every stream record written so far (the stream thread calls it on each append)."""
+        with self.lock:
+            records = self.pump.pump_until_quiet()
+            if records:
+                self.changed()
+            return records
+
     def run_now(self) -> dict[str, Any]:
         with self.lock:
             ran = self.scheduler.run_due(force=True)

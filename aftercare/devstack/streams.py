@@ -4,11 +4,20 @@ The mappings come from ``AWS::Lambda::EventSourceMapping`` resources in ``infra/
 returns ``batchItemFailures`` has the batch retried from the first failed record (Lambda's
 ReportBatchItemFailures semantics); one that raises has the whole batch retried. After
 ``MaximumRetryAttempts`` the records are set aside as failed and shown in the dev console.
+
+When records are delivered is the local stack's choice: ``watch_appends`` makes moto's stream shards set
+``APPENDED`` whenever a record is appended, and the stack's stream thread wakes on it and pumps, so a
+record reaches its consumer tens of milliseconds after its write (Lambda's poller with no batching
+window) instead of at the next one-second tick. The pump itself is unchanged: one reader at a time
+under the stack's lock, records in shard order, retries and the failed list as above; the one-second
+tick still pumps too, which is when a failed batch is retried.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,6 +26,57 @@ import boto3
 
 from aftercare.devstack.lambdas import LocalLambdaContext
 from aftercare.devstack.provision import REGION
+
+APPENDED = threading.Event()  # set after moto appends a record to any DynamoDB stream (``watch_appends``)
+PATCHED_METHOD = "add"  # moto's StreamShard.add(old, new): appends one stream record
+_MARK = "__aftercare_watched__"
+
+
+def _shard_class() -> Any:
+    from moto.dynamodb.models.table import StreamShard
+
+    return StreamShard
+
+
+def watch_appends() -> None:
+    """Set ``APPENDED`` whenever moto appends a stream record. Installing twice is a no-op.
+
+    moto appends while it handles the write (under ``motolock``'s lock), so a reader woken by the event
+    reads through the same lock and sees the record once the write is done. A record a cancelled
+    transaction appended is cut back by ``mototx`` before anyone can read it: the reader then finds
+    nothing, which is harmless. ``tests/integration/test_stream_delivery.py`` is the contract test of
+    this patch of moto's internals.
+    """
+    shard = _shard_class()
+    original = shard.__dict__.get(PATCHED_METHOD)
+    if not callable(original):
+        raise RuntimeError(
+            f"moto's StreamShard has no {PATCHED_METHOD}(); aftercare.devstack.streams needs updating"
+        )
+    if getattr(original, _MARK, False):
+        return
+
+    @functools.wraps(original)
+    def add(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            APPENDED.set()
+
+    setattr(add, _MARK, True)
+    setattr(shard, PATCHED_METHOD, add)
+
+
+def unwatch_appends() -> None:
+    """Undo ``watch_appends`` (a no-op when it is not installed)."""
+    shard = _shard_class()
+    current = shard.__dict__.get(PATCHED_METHOD)
+    if getattr(current, _MARK, False):
+        setattr(shard, PATCHED_METHOD, current.__wrapped__)
+
+
+def is_watching() -> bool:
+    return bool(getattr(_shard_class().__dict__.get(PATCHED_METHOD), _MARK, False))
 
 
 @dataclass
