@@ -108,8 +108,9 @@ def _reuse_kms_key_material() -> None:
     encrypted table creates DynamoDB's default key: 60 ms of every test's setup. Nothing here encrypts or
     signs with KMS; the keys themselves (ids, aliases, ARNs) are still made per account.
     """
-    from moto.kms import models
+    from moto.kms import models as kms_models
 
+    models: Any = kms_models  # generate_private_key is moto's, not in its exported names
     if getattr(models.generate_private_key, "reused", False):
         return
     made: dict[str, Any] = {}
