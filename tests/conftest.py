@@ -111,10 +111,10 @@ def _reuse_kms_key_material() -> None:
     from moto.kms import models as kms_models
 
     models: Any = kms_models  # generate_private_key is moto's, not in its exported names
-    if getattr(models.generate_private_key, "reused", False):
+    original = getattr(models, "generate_private_key")  # noqa: B009 (moto does not export it)
+    if getattr(original, "reused", False):
         return
     made: dict[str, Any] = {}
-    original = models.generate_private_key
 
     def reuse(key_spec: str) -> Any:
         if key_spec not in made:
@@ -122,7 +122,7 @@ def _reuse_kms_key_material() -> None:
         return made[key_spec]
 
     reuse.reused = True  # type: ignore[attr-defined]
-    models.generate_private_key = reuse
+    setattr(models, "generate_private_key", reuse)  # noqa: B010
 
 
 def shut_down_at_once(shutdown: Any, address: Any) -> None:
