@@ -124,3 +124,17 @@ def save(section: str, figures: dict[str, Any]) -> None:
     data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     data[section] = figures
     RESULTS.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def create_store(provisioned: Any, store_id: str) -> dict[str, Any]:
+    """Create a store as an operator does, through the admin API; its answer (webhook secrets, admin key)."""
+    import app as application
+    from tests.helpers import ApiClient, bearer, minimal_store_config
+
+    created = ApiClient(application.app).post(
+        "/v1/admin/stores",
+        json_body={"config": minimal_store_config(store_id)},
+        headers=bearer(provisioned.secret_values["OperatorKeySecret"]),
+    )
+    assert created.status == 201, created.text
+    return dict(created.json)

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from bench.harness import CallCounter, moto_server, provision_local, save, summarize
+from bench.harness import CallCounter, create_store, moto_server, provision_local, save, summarize
 
 ROUNDS = 60
 WARMUP = 5
@@ -70,7 +70,7 @@ def _lines(items: int) -> list[tuple[str, str, Any]]:  # the type None: a line i
 def run() -> dict[str, Any]:
     import app as application
     from functions.shared import aws
-    from tests.helpers import ApiClient, bearer, minimal_store_config
+    from tests.helpers import ApiClient
     from tests.webhooks import body_of, generic_event, generic_headers, generic_order
 
     with moto_server():
@@ -78,13 +78,7 @@ def run() -> dict[str, Any]:
         counter = CallCounter()
         counter.attach(aws.dynamodb(), "dynamodb")
         client = ApiClient(application.app)
-        created = client.post(
-            "/v1/admin/stores",
-            json_body={"config": minimal_store_config("bench-shop")},
-            headers=bearer(provisioned.secret_values["OperatorKeySecret"]),
-        )
-        assert created.status == 201, created.text
-        secret = created.json["webhook_secrets"]["generic"]
+        secret = create_store(provisioned, "bench-shop")["webhook_secrets"]["generic"]
         calls: dict[str, Counter[str]] = {name: Counter() for name in CASES}
 
         def webhook(name: str) -> Any:

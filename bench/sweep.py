@@ -15,7 +15,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from bench.harness import CallCounter, moto_server, provision_local, save
+from bench.harness import CallCounter, create_store, moto_server, provision_local, save
 
 STORED = 100_000
 DUE_SHARE = 0.01
@@ -69,21 +69,13 @@ def _write(client: Any, table: str, batch: list[dict[str, Any]]) -> None:
 
 
 def run(stored: int = STORED) -> dict[str, Any]:
-    import app as application
     from functions import composition
     from functions.outreach import sweep
     from functions.shared import aws
-    from tests.helpers import ApiClient, bearer, minimal_store_config
 
     with moto_server():
         provisioned = provision_local("bench-sweep")
-        client = ApiClient(application.app)
-        created = client.post(
-            "/v1/admin/stores",
-            json_body={"config": minimal_store_config("sweep-shop")},
-            headers=bearer(provisioned.secret_values["OperatorKeySecret"]),
-        )
-        assert created.status == 201, created.text
+        create_store(provisioned, "sweep-shop")
         started = time.perf_counter()
         due = _seed("sweep-shop", stored, round(1 / DUE_SHARE))
         seed_seconds = time.perf_counter() - started

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.harness import moto_server, provision_local, save
+from bench.harness import create_store, moto_server, provision_local, save
 
 SES_MS = 60.0
 DYNAMODB_MS = 8.0
@@ -217,20 +217,12 @@ def _bottleneck(row: dict[str, Any]) -> str:
 
 
 def run(latency: Latency | None = None, due: int = 3200) -> dict[str, Any]:
-    import app as application
     from functions.shared import aws
-    from tests.helpers import ApiClient, bearer, minimal_store_config
 
     latency = latency or Latency()
     with moto_server() as url:
         provisioned = provision_local("bench-throughput")
-        client = ApiClient(application.app)
-        created = client.post(
-            "/v1/admin/stores",
-            json_body={"config": minimal_store_config("sweep-shop")},
-            headers=bearer(provisioned.secret_values["OperatorKeySecret"]),
-        )
-        assert created.status == 201, created.text
+        create_store(provisioned, "sweep-shop")
         _seed("sweep-shop", due)
         latency.attach(aws.dynamodb(), "dynamodb", latency.dynamodb_ms)
         latency.attach(aws.sesv2(), "sesv2", latency.ses_ms)
