@@ -106,13 +106,13 @@ def offer(
 ) -> OfferMade:
     """Offer a refund, return or replacement of the flagged item: the units are held, the workflow starts."""
     from functions.orders import ledger
-    from functions.returns.service import Requested, return_id_for
+    from functions.returns.service import Requested, known_return_id
     from functions.returns.wording import problem_said
 
     offered, line_item_id = _offerable(view, kind, ports, outside_policy_ok)
     claim(view, action_id, ports)
     requested = Requested(
-        return_id=return_id_for(view.store.id, view.flag_id, offered.value),
+        return_id=known_return_id(ports.returns, view.store.id, view.flag_id, offered.value),
         order_id=str(view.flag["order_id"]),
         lines={line_item_id: 1},
         outcome=offered.value,

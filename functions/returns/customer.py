@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from functions.orders import ledger
 from functions.returns import reasons
 from functions.returns.models import CUSTOMER_OUTCOMES, Requested
-from functions.returns.service import ReturnableItem, return_id_for, returnable_items, start
+from functions.returns.service import ReturnableItem, known_return_id, returnable_items, start
 from functions.shared import links
 from functions.shared.errors import NotFound
 
@@ -120,7 +120,7 @@ def ask(ports: Ports, view: CustomerView, form: ReturnForm) -> str:
     if not request_id_valid(ports.signing_key(), view.token.token_id, form.request_id):
         raise RequestRefused(Refusal.FORM_EXPIRED)
     store = view.store
-    return_id = return_id_for(store.id, view.facts.order_id, "customer", form.request_id)
+    return_id = known_return_id(ports.returns, store.id, view.facts.order_id, "customer", form.request_id)
     existing, _ = ports.returns.get(store.id, return_id)
     if existing is not None:  # the same form again (a double click, a resubmit): the same answer
         return return_id

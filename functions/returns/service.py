@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from functions.orders import ledger
 from functions.returns import policy
@@ -33,6 +33,7 @@ __all__ = [  # what flags, webhooks and outreach use
     "ReturnableItem",
     "Started",
     "UnusableReturn",
+    "known_return_id",
     "return_id_for",
     "returnable_items",
     "start",
@@ -58,7 +59,34 @@ class UnusableReturn(Exception):
 
 
 def return_id_for(store_id: str, *parts: str) -> str:
+    """The request number of the return these parts name: ``ret-`` and 16 decimal digits.
+
+    Digits, because customers write the number on the parcel's slip and staff read it aloud, and
+    because a run of hex letters inside Cyrillic or Georgian text reads to spam filters as mixed
+    scripts. ``known_return_id`` also finds a return numbered the earlier, hexadecimal way.
+    """
+    digest = hashlib.sha256("/".join((store_id, *parts)).encode()).digest()
+    return f"ret-{int.from_bytes(digest[:8], 'big') % 10**16:016d}"
+
+
+def _hex_return_id(store_id: str, *parts: str) -> str:
+    """The request number versions before decision 64 gave (``ret-`` and 16 hex digits)."""
     return "ret-" + hashlib.sha256("/".join((store_id, *parts)).encode()).hexdigest()[:16]
+
+
+class _ReturnReader(Protocol):
+    def get(self, store_id: str, return_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]: ...
+
+
+def known_return_id(returns: _ReturnReader, store_id: str, *parts: str) -> str:
+    """The id of the return these parts name: its earlier hexadecimal number when such a return exists.
+
+    A store's later event about a return, a resubmitted form or a repeated offer that arrives after an
+    upgrade then still finds the return it is about instead of starting a second one.
+    """
+    earlier = _hex_return_id(store_id, *parts)
+    found, _ = returns.get(store_id, earlier)
+    return earlier if found is not None else return_id_for(store_id, *parts)
 
 
 # ------------------------------------------------------------------------------ start
@@ -170,7 +198,9 @@ def store_return_event(store: Store, event: ReturnEvent, ports: Ports) -> dict[s
     Raises ``UnusableReturn`` naming the field when the event cannot be applied (unknown order or line
     items, nothing left to return, a return not waiting for its parcel).
     """
-    return_id = event.aftercare_id or return_id_for(store.id, "store", str(event.store_return_id))
+    return_id = event.aftercare_id or known_return_id(
+        ports.returns, store.id, "store", str(event.store_return_id)
+    )
     if event.kind == "received":
         order_id = _parcel_arrived(store, return_id, ports)
         return {"status": "accepted", "return_id": return_id, "order_id": order_id, "duplicate": False}

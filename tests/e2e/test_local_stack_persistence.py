@@ -100,7 +100,7 @@ def test_a_restarted_stack_has_its_stores_emails_clock_and_pending_return(tmp_pa
         decided = requests.post(link, data={"csrf": csrf, "decision": "approve", "note": ""}, timeout=30)
         assert decided.status_code == 200, decided.text
 
-        found = re.search(r"ret-[0-9a-f]{16}", approval["text"] + approval["html"])
+        found = re.search(r"ret-[0-9]{16}", approval["text"] + approval["html"])
         assert found
         return_id = found.group(0)
 

@@ -484,7 +484,7 @@ class Aftercare(RuleBasedStateMachine):
     def _note_returns(self, *answers: Any) -> None:
         """Remember the return ids the pages and webhooks answered (read by key later, never by scan)."""
         for answer in answers:
-            self.return_ids.update(re.findall(r"ret-[0-9a-f]{16}", answer.text))
+            self.return_ids.update(re.findall(r"ret-[0-9]{16}", answer.text))
 
     def _returns(self) -> list[dict[str, Any]]:
         from functions.composition import adapters

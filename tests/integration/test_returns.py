@@ -191,6 +191,39 @@ def test_return_waits_for_the_parcel_then_refunds(store: Store, receiver: Refund
     assert not [products for products in pending if "shirt" in products]  # the returned shirt is not
 
 
+def test_return_numbers_are_digits_that_customers_can_write_on_a_slip(store: Store) -> None:
+    store.delivered("N-1")
+    return_id = store.request("N-1", ["l1"], store_return_id="R-digits")
+
+    assert re.fullmatch(r"ret-[0-9]{16}", return_id)
+    again = store.request("N-1", ["l1"], store_return_id="R-digits")
+    assert again == return_id  # the same event again is the same return
+
+
+def test_a_return_numbered_before_the_upgrade_is_found_by_the_stores_next_event(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a return that an earlier version numbered in hexadecimal
+    from functions.returns import service
+
+    store.delivered("H-1")
+    with monkeypatch.context() as earlier:
+        earlier.setattr(service, "return_id_for", service._hex_return_id)
+        old_id = store.request("H-1", ["l1"], store_return_id="R-old")
+    assert re.fullmatch(r"ret-[0-9a-f]{16}", old_id)
+    assert old_id != service.return_id_for(store.id, "store", "R-old")
+    status_is(store, old_id, "awaiting the item")
+
+    # When the store's next events name that return by its own id only
+    again = store.request("H-1", ["l1"], store_return_id="R-old")
+    received = store.event(generic_event("return.received", {"id": "H-1"}, **{"return": {"id": "R-old"}}))
+
+    # Then they find the same return: no second return holds the shirt, and the parcel resumes it
+    assert again == old_id
+    assert received.status == 200 and received.json["return_id"] == old_id, received.text
+    assert finished(old_id)["status"] == "SUCCEEDED"
+
+
 def test_refund_endpoint_failing_twice_is_retried_with_one_key(
     store: Store, receiver: RefundReceiver
 ) -> None:
@@ -342,7 +375,7 @@ def test_customer_return_page_starts_one_return(store: Store, receiver: RefundRe
     first = store.api.post(f"/r/{link}", body=body, headers=FORM)
     twice = store.api.post(f"/r/{link}", body=body, headers=FORM)
 
-    return_id = re.search(r"(ret-[0-9a-f]{16})", first.text).group(1)  # type: ignore[union-attr]
+    return_id = re.search(r"(ret-[0-9]{16})", first.text).group(1)  # type: ignore[union-attr]
     assert return_id in twice.text
     assert finished(return_id)["status"] == "SUCCEEDED"
     assert len(receiver.successes()) == 1
