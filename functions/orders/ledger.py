@@ -25,8 +25,10 @@ OPEN = "open"  # held: the return is under way
 REFUNDING = "refunding"  # the store's refund endpoint is being called
 REFUNDED = "refunded"  # the store confirmed the refund (or replacement, credit)
 REFUND_FAILED = "refund failed"  # the call failed; the units stay held until staff retry or settle it
+SETTLED = "settled"  # staff settled a failed refund outside Aftercare: the units stay counted for good
 RELEASED = "released"  # ended without a refund: the units are returnable again
-HOLDING = frozenset({OPEN, REFUNDING, REFUNDED, REFUND_FAILED})
+HOLDING = frozenset({OPEN, REFUNDING, REFUNDED, REFUND_FAILED, SETTLED})
+DONE = frozenset({REFUNDED, SETTLED})  # the customer has been paid (or given what they chose) for these
 
 
 class NotReturnable(AftercareError):
@@ -184,9 +186,23 @@ def reserve(
 def release(ledger: Ledger, return_id: str) -> Ledger:
     """The return ended without a refund: its units are returnable again (a refunded claim stays)."""
     claim = ledger.claims.get(return_id)
-    if claim is None or claim.state in {RELEASED, REFUNDED, REFUNDING}:
+    if claim is None or claim.state in {RELEASED, REFUNDING} | DONE:
         return ledger
     return ledger.with_claim(replace(claim, state=RELEASED))
+
+
+def settle(ledger: Ledger, return_id: str) -> Ledger:
+    """Staff settled a failed refund in the store's own admin: the units stay counted, never returnable again.
+
+    Settling means the customer was paid or compensated some way Aftercare cannot see (a refund in the
+    platform's admin, store credit, cash at the till), so the units are done with. If the settlement
+    comes back as a platform refund it is counted too: that can only leave fewer units returnable,
+    never more, and staff decide such a case by hand (decision 90).
+    """
+    claim = ledger.claims.get(return_id)
+    if claim is None or claim.state != REFUND_FAILED:
+        return ledger
+    return ledger.with_claim(replace(claim, state=SETTLED))
 
 
 def begin_refund(facts: OrderFacts, ledger: Ledger, return_id: str) -> Ledger:
@@ -202,6 +218,8 @@ def begin_refund(facts: OrderFacts, ledger: Ledger, return_id: str) -> Ledger:
         return ledger
     if claim.state == RELEASED:
         raise NotReturnable("This return was closed; its items were released.")
+    if claim.state == SETTLED:
+        raise NotReturnable("Staff settled this return outside Aftercare.")
     _check_available(facts, ledger, claim.lines, besides=return_id)
     return ledger.with_claim(replace(claim, state=REFUNDING))
 
@@ -230,7 +248,7 @@ def summary(facts: OrderFacts, ledger: Ledger) -> list[dict[str, Any]]:
     for item in facts.items.items if facts.items else []:
         ours = {
             state: sum(c.lines.get(item.id, 0) for c in ledger.claims.values() if c.state == state)
-            for state in (OPEN, REFUNDING, REFUNDED, REFUND_FAILED)
+            for state in (OPEN, REFUNDING, REFUNDED, REFUND_FAILED, SETTLED)
         }
         rows.append(
             {
@@ -239,7 +257,7 @@ def summary(facts: OrderFacts, ledger: Ledger) -> list[dict[str, Any]]:
                 "purchased": item.quantity,
                 "refunded_by_store": platform.get(item.id, 0),
                 "in_returns": ours[OPEN] + ours[REFUNDING] + ours[REFUND_FAILED],
-                "returned": ours[REFUNDED],
+                "returned": ours[REFUNDED] + ours[SETTLED],
                 "returnable": left.get(item.id, 0),
             }
         )

@@ -298,16 +298,16 @@ def retry_refund(store: Store, return_id: str, actor: str, ports: Ports) -> str:
 
 
 def settle(store: Store, return_id: str, actor: str, note: str, ports: Ports) -> None:
-    """Staff settled a failed refund in their own admin: close the return and release its units.
+    """Staff settled a failed refund outside Aftercare: close the return; its units stay counted.
 
-    The store's own refund then reaches Aftercare as a platform refund and is counted once, there.
+    The customer was paid some way Aftercare cannot see, so the units are never returnable again.
     """
     request, _ = ports.returns.get(store.id, return_id)
     if request is None:
         raise NotFound(f"no return {return_id}")
     ports.returns.update(store.id, return_id, {"status": Status.SETTLED}, only_if_status=Status.REFUND_FAILED)
     ports.orders.change_ledger(
-        store.id, str(request["order_id"]), lambda f, led: ledger.release(led, return_id)
+        store.id, str(request["order_id"]), lambda f, led: ledger.settle(led, return_id)
     )
     ports.returns.step(store.id, return_id, actor, "settled", note or "settled outside Aftercare")
 

@@ -222,20 +222,29 @@ def test_staff_retry_uses_the_same_key_and_refunds_once(shop: Shop, world: World
     assert "Retry the refund" not in world.call("GET", path).text
 
 
-def test_a_failed_refund_settled_by_staff_releases_the_units(shop: Shop, world: World) -> None:
+def test_a_failed_refund_settled_by_staff_keeps_the_units_counted(shop: Shop, world: World) -> None:
+    # Given two pairs of socks: one pair's refund was refused by the store's endpoint
     shop.delivered("M-9", [SOCKS])
     world.desk.refusing = True
     request_return(shop, "M-9", "l2", quantity=1)
     world.settle()
     [request] = shop.returns()
+
+    # When staff settle it in the store's own admin and mark it settled
     token = shop.link("return-approval", {"r": request["return_id"], "a": "care@money-shop.example.com"})
     page = world.call("GET", f"/approve/{token}")
-    world.form(
+    done = world.form(
         f"/approve/{token}", {**form_values(page.text), "decision": "settle", "note": "refunded by hand"}
     )
+
+    # Then the pair counts as returned: only the other pair can still be returned, and never twice
+    assert "count as returned" in done.text
     assert shop.return_view(request["return_id"])["return"]["status"] == "closed: settled by staff"
     quantities = {q["line_item_id"]: q for q in shop.order("M-9")["quantities"]}  # type: ignore[index]
-    assert quantities["l2"]["returnable"] == 2
+    assert quantities["l2"]["returnable"] == 1 and quantities["l2"]["returned"] == 1
+    world.desk.refusing = False
+    assert request_return(shop, "M-9", "l2", quantity=1).status == 200
+    assert request_return(shop, "M-9", "l2", quantity=1).status in (409, 422)
 
 
 def test_a_negative_price_never_reaches_a_refund(shop: Shop, world: World) -> None:

@@ -109,6 +109,25 @@ def test_a_refunded_claim_is_never_refunded_again() -> None:
         ledger.begin_refund(order(), ledger.release(held, "ret-a"), "ret-a")
 
 
+def test_a_failed_refund_settled_by_staff_keeps_its_units_for_good() -> None:
+    # Given two shirts: the store refunded one itself, and a return of the other failed at the refund
+    refunded = order(refunds={"shop-1": {"l1": 1}})
+    held = ledger.reserve(refunded, Ledger(), "ret-a", {"l1": 1}, "store", AT)
+    failed = ledger.refund_failed(ledger.begin_refund(refunded, held, "ret-a"), "ret-a")
+
+    # When staff settle it in the store's admin
+    settled = ledger.settle(failed, "ret-a")
+
+    # Then neither shirt can be returned again, the settled return is never refunded, nor released
+    assert ledger.returnable(refunded, settled)["l1"] == 0
+    with pytest.raises(NotReturnable):
+        ledger.reserve(refunded, settled, "ret-b", {"l1": 1}, "customer", AT)
+    with pytest.raises(NotReturnable):
+        ledger.begin_refund(refunded, settled, "ret-a")
+    assert ledger.release(settled, "ret-a") is settled
+    assert ledger.settle(held, "ret-a") is held  # only a failed refund can be settled
+
+
 def test_the_ledger_survives_its_stored_form() -> None:
     held = ledger.reserve(order(), Ledger(), "ret-a", {"l1": 2}, "staff", AT)
     assert Ledger.from_item(held.as_item()) == held
@@ -116,7 +135,7 @@ def test_the_ledger_survives_its_stored_form() -> None:
 
 operations = st.lists(
     st.tuples(
-        st.sampled_from(["reserve", "release", "refund", "platform", "cancel"]),
+        st.sampled_from(["reserve", "release", "refund", "fail", "settle", "platform", "cancel"]),
         st.sampled_from(["ret-a", "ret-b", "ret-c"]),
         st.sampled_from(["l1", "l2"]),
         st.integers(min_value=1, max_value=3),
@@ -129,23 +148,45 @@ operations = st.lists(
 @given(operations)
 def test_no_sequence_of_operations_refunds_more_than_was_bought(ops: list[tuple[str, str, str, int]]) -> None:
     facts, held = order(), Ledger()
+    settled: set[str] = set()  # returns staff settled: the customer was paid for them outside Aftercare
     for index, (op, return_id, line, quantity) in enumerate(ops):
         try:
             if op == "reserve":
-                held = ledger.reserve(facts, held, return_id, {line: quantity}, "customer", AT)
+                before, held = held, ledger.reserve(facts, held, return_id, {line: quantity}, "customer", AT)
+                # A new return only takes units nobody holds, paid for (refunded or settled) or not,
+                # and that the store did not refund itself.
+                if held is not before:
+                    bought = ledger.purchased(facts)[line]
+                    holding = ledger.held(held).get(line, 0)
+                    paid_outside = sum(
+                        c.lines.get(line, 0)
+                        for c in held.claims.values()
+                        if c.return_id in settled and c.state not in ledger.HOLDING
+                    )
+                    platform = ledger.platform_refunded(facts, held).get(line, 0)
+                    assert holding + paid_outside + platform <= bought
             elif op == "release":
                 held = ledger.release(held, return_id)
             elif op == "refund":
-                held = ledger.refund_done(
-                    ledger.begin_refund(facts, held, return_id), return_id, f"RF-{index}"
+                before, held = (
+                    held,
+                    ledger.refund_done(ledger.begin_refund(facts, held, return_id), return_id, f"RF-{index}"),
                 )
-                # Whenever money moves: our refunds plus the store's own never exceed what was bought.
-                for line_id, bought in ledger.purchased(facts).items():
-                    ours = sum(
-                        c.lines.get(line_id, 0) for c in held.claims.values() if c.state == ledger.REFUNDED
-                    )
-                    assert ours + ledger.platform_refunded(facts, held).get(line_id, 0) <= bought
-                assert ledger.closed_because(facts) is None
+                if before.claims[return_id].state != ledger.REFUNDED:
+                    # Whenever money moves: for the lines refunded, what we paid plus the store's own
+                    # refunds never exceed what was bought.
+                    for line_id in held.claims[return_id].lines:
+                        bought = ledger.purchased(facts)[line_id]
+                        paid = [c for c in held.claims.values() if c.state in ledger.DONE]
+                        ours = sum(c.lines.get(line_id, 0) for c in paid)
+                        assert ours + ledger.platform_refunded(facts, held).get(line_id, 0) <= bought
+                    assert ledger.closed_because(facts) is None
+            elif op == "fail":
+                held = ledger.refund_failed(ledger.begin_refund(facts, held, return_id), return_id)
+            elif op == "settle":
+                if return_id in held.claims and held.claims[return_id].state == ledger.REFUND_FAILED:
+                    settled.add(return_id)
+                held = ledger.settle(held, return_id)
             elif op == "platform":
                 facts = facts.model_copy(update={"refunds": {**facts.refunds, f"shop-{index}": {line: 1}}})
             else:
