@@ -50,11 +50,17 @@ def evaluate(
     response: dict[str, Any], policy: AlertPolicy, analyzer: Analyzer, store_locale: str = "en"
 ) -> Verdict:
     """Why an answer is negative, if it is; keywords are the store's, else the defaults of ``store_locale``
-    (the store's ``default_locale``)."""
+    (the store's ``default_locale``).
+
+    The analyzer (Amazon Comprehend in production, billed per request) reads the comment only when its
+    answer can still change the verdict: when the comment is not empty and neither the score nor the
+    store's keywords flag the answer already (decision 66).
+    """
     verdict = Verdict(_score_reasons(str(response.get("kind")), int(response.get("score", 0)), policy))
     comment = str(response.get("comment") or "").strip()
     if comment:
         verdict.reasons.extend(_keyword_reasons(comment, policy.keywords_for(store_locale)))
+    if comment and not verdict.reasons:
         verdict.sentiment = analyzer.analyze(comment, str(response.get("locale") or "") or None)
         if verdict.sentiment.negative:
             s = verdict.sentiment

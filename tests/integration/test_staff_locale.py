@@ -178,9 +178,10 @@ def test_reasons_the_evaluator_writes_are_all_said_in_the_stores_language() -> N
             return Sentiment(label="NEGATIVE", confidence=0.87, language="en", analyzer="local")
 
     policy = AlertPolicy(keywords=["broken"])
-    found = [
+    found = [  # stars and a keyword; a detractor; a text read only when nothing else flags (decision 66)
         *evaluate.evaluate({"kind": "review", "score": 1, "comment": "broken"}, policy, Gloomy()).reasons,
         *evaluate.evaluate({"kind": "nps", "score": 2}, policy, Gloomy()).reasons,
+        *evaluate.evaluate({"kind": "review", "score": 5, "comment": "meh"}, policy, Gloomy()).reasons,
     ]
     assert len(found) == 4
     said = emails.reasons(Translator("ka"), {"reasons": found})
