@@ -391,6 +391,16 @@ def cmd_store_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_store_apply_retention(args: argparse.Namespace) -> int:
+    """Put the store's current retention on everything it already holds (idempotent: run it again freely)."""
+    endpoint, key = _target(args)
+    result = _call("POST", f"{endpoint}/v1/admin/stores/{args.store_id}/retention/apply", key)
+    changed = ", ".join(f"{count} {kind}" for kind, count in result["changed"].items())
+    print(f"Applied the retention of store {result['store_id']} at {endpoint} in {result['seconds']} s")
+    print(f"  new expiry on: {changed} (the rest already had it)")
+    return 0
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     from aftercare.devstack.persist import SavedStateUnreadable
     from aftercare.devstack.runner import PortInUse, serve
@@ -441,7 +451,12 @@ def _store_management_parsers(store: Any) -> None:
     history.add_argument("store_id")
     history.add_argument("--limit", type=int, default=50, help="entries to show (1-200)")
     history.set_defaults(func=cmd_store_history)
-    for sub in (listing, update, secret, key, history):
+    keep = store.add_parser(
+        "apply-retention", help="put the store's retention on the data it already holds (after changing it)"
+    )
+    keep.add_argument("store_id")
+    keep.set_defaults(func=cmd_store_apply_retention)
+    for sub in (listing, update, secret, key, history, keep):
         _target_options(sub)
 
 

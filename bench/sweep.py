@@ -26,6 +26,7 @@ def _seed(store_id: str, stored: int, due_every: int) -> int:
     from functions.orders.models import PlannedOutreach, PlannedProduct
     from functions.outreach.models import PlanDiff, Recipient
     from functions.shared import aws, clock
+    from functions.stores.models import Retention
 
     queue = composition.adapters().outreach
     client = aws.dynamodb()
@@ -51,7 +52,13 @@ def _seed(store_id: str, stored: int, due_every: int) -> int:
             ],
         )
         customer = Recipient(email=f"customer{index}@example.com", name=f"Customer {index}", locale="en")
-        diff = PlanDiff(store_id=store_id, order_id=f"o{index}", recipient=customer, order_name=f"#{index}")
+        diff = PlanDiff(
+            store_id=store_id,
+            order_id=f"o{index}",
+            recipient=customer,
+            keep=Retention().orders,
+            order_name=f"#{index}",
+        )
         item = queue.new_item(diff, planned)
         batch.append({"PutRequest": {"Item": item}})
         if len(batch) == 25:

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from functions.shared.clock import Clock
     from functions.shared.mailer import Mailer
     from functions.shared.settings import Settings
+    from functions.stores.retention import Ports as RetentionPorts
     from functions.stores.store import StoreRepository
     from functions.webhooks.idempotency import PowertoolsOnce
     from functions.webhooks.ports import Ports as WebhookPorts
@@ -324,4 +325,18 @@ def digest_ports() -> DigestPorts:
         clock=found.clock,
         signing_key=lambda: found.signing_key,
         base_url=found.settings.public_base_url,
+    )
+
+
+def retention_ports() -> RetentionPorts:
+    """Putting a store's retention on what it holds: the owner of each kind of customer data."""
+    from functions.stores.retention import Ports
+
+    found = adapters()
+    return Ports(
+        orders=found.orders,
+        requests=found.outreach,
+        answers=found.responses,
+        flags=found.flags,
+        returns=found.returns,
     )

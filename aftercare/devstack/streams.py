@@ -24,6 +24,7 @@ from typing import Any
 
 import boto3
 
+from aftercare.devstack import expiry
 from aftercare.devstack.lambdas import LocalLambdaContext
 from aftercare.devstack.provision import REGION
 
@@ -150,7 +151,7 @@ class StreamPump:
             if stream.iterators[shard_id] is None:
                 stream.described = False  # the shard closed: look for the shards that continue it
             for record in response.get("Records", []):
-                record = _jsonable(record)
+                record = expiry.mark_service_removal(_jsonable(record), stream_arn)
                 record["eventSourceARN"] = stream_arn
                 records.append(record)
         return records

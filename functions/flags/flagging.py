@@ -30,7 +30,7 @@ def process_answer(answer: dict[str, Any], ports: Ports) -> Flagging:
     if not verdict.negative:
         return Flagging.NOT_NEGATIVE
     flag = build_flag(answer, store, verdict, ports)
-    created = ports.flags.create(flag)
+    created = ports.flags.create(flag, keep=config.retention.answers)
     metrics.add_metric(name="ResponseFlagged", unit="Count", value=1 if created else 0)
     stored = flag if created else ports.flags.get(store.id, flag["flag_id"]) or flag
     if stored.get("alert_status") == AlertStatus.SENT:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ class Flags(Protocol):
     @property
     def shards(self) -> int: ...
 
-    def create(self, flag: dict[str, Any]) -> bool: ...
+    def create(self, flag: dict[str, Any], *, keep: timedelta) -> bool: ...
 
     def get(self, store_id: str, flag: str) -> dict[str, Any] | None: ...
 
@@ -55,6 +55,7 @@ class Flags(Protocol):
         reply: bool,
         resolve: bool,
         created_at: datetime,
+        keep: timedelta,
     ) -> None: ...
 
     def mark_escalated(self, store_id: str, flag: str) -> None: ...

@@ -116,7 +116,13 @@ def log_action(view: StaffView, action: dict[str, Any], ports: Ports, *, reply: 
     entry = {"at": clock.isoformat(ports.clock.now()), "actor": view.actor, **action}
     created = clock.parse_iso(str(view.flag["created_at"]))
     ports.flags.record_action(
-        view.store.id, view.flag_id, entry, reply=reply, resolve=resolve, created_at=created
+        view.store.id,
+        view.flag_id,
+        entry,
+        reply=reply,
+        resolve=resolve,
+        created_at=created,
+        keep=view.store.config.retention.answers,
     )
 
 

@@ -2,12 +2,13 @@
 
 Open flags carry ``open_store`` (index ``open_by_store``: a store's open flags by SLA deadline); open,
 not yet escalated flags carry ``sla_shard`` (index ``sla_due``: the escalation sweep reads only overdue).
+A flag expires (TTL ``expires_at``) the store's ``retention.answers`` after it was created or last acted on.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from functions.flags.models import AlertStatus, AlreadyDone, DuplicateReply, FlagResolved, FlagStatus, Listing
@@ -38,10 +39,12 @@ class FlagRepository(DynamoAdapter):
     def shard_of(self, flag: str) -> str:
         return str(int(flag[1:9], 16) % self.shards)
 
-    def create(self, flag: dict[str, Any]) -> bool:
-        """Store a new flag; False if this answer was flagged before."""
+    def create(self, flag: dict[str, Any], *, keep: timedelta) -> bool:
+        """Store a new flag, kept for ``keep`` (``retention.answers``); False if this answer was flagged
+        before."""
         item = {
             **flag,
+            "expires_at": clock.epoch_seconds(clock.now() + keep),
             "pk": flag["store_id"],
             "sk": flag["flag_id"],
             "status": OPEN,
@@ -209,13 +212,20 @@ class FlagRepository(DynamoAdapter):
         reply: bool,
         resolve: bool,
         created_at: datetime,
+        keep: timedelta,
     ) -> None:
+        """Append a staff action (a reply, a resolve); the flag is then kept ``keep`` from now."""
         now = clock.now()
-        sets = ["actions = list_append(if_not_exists(actions, :empty), :action)", "updated_at = :now"]
+        sets = [
+            "actions = list_append(if_not_exists(actions, :empty), :action)",
+            "updated_at = :now",
+            "expires_at = :expires",
+        ]
         values: dict[str, Any] = {
             ":action": to_value([action]),
             ":empty": {"L": []},
             ":now": {"S": clock.isoformat(now)},
+            ":expires": {"N": str(clock.epoch_seconds(now + keep))},
         }
         removes: list[str] = []
         if reply:
@@ -315,3 +325,15 @@ class FlagRepository(DynamoAdapter):
                 if "LastEvaluatedKey" not in response:
                     return found
                 kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def keep_store(self, store_id: str, keep: timedelta) -> int:
+        """Put ``keep`` (``retention.answers``) on the store's flags, from their last staff action or their
+        creation, for ``aftercare store apply-retention``; how many items changed."""
+        from functions.shared import retention
+
+        changed = 0
+        for item in self.every_flag(store_id):
+            written = retention.written_at(item, "updated_at", "created_at")
+            if written and retention.keep_until(self, item, written + keep, "keeping a flag"):
+                changed += 1
+        return changed

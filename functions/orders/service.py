@@ -168,6 +168,7 @@ def plan_changes(
         store_id=store_id,
         order_id=order.order_id,
         recipient=recipient,
+        keep=config.retention.orders,
         order_name=order.name,
         ordered_at=_iso(ordered),
         create=tuple(create),
@@ -230,7 +231,13 @@ def _commit_once(
     changes = plan_changes(store_id, order, stored, config, repository, KnownTypes(found, frozenset(asked)))
     status = {"planned": len(changes.desired), "not_planned_because": planning.why_not_planned(order)}
     write = OrderWrite(
-        store_id, order, stored.version if stored else 0, record, status, stored.ledger if stored else None
+        store_id,
+        order,
+        stored.version if stored else 0,
+        record,
+        status,
+        keep=config.retention.orders,
+        ledger=stored.ledger if stored else None,
     )
     repository.commit(write, changes.diff, changes.waiting)
     return changes

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 from functions.orders.ledger import Ledger
 from functions.orders.models import OrderFacts
-from functions.outreach.models import RETENTION
 from functions.shared import aws, clock
 from functions.shared.adapter import ConditionFailed, DynamoAdapter
 from functions.shared.dynamo import from_item, to_item, to_value
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
 ORDER_SK = "ORDER"
 PRODUCT_SK = "PRODUCT"
 WAITING_PREFIX = "WAITING#"
-ORDER_RETENTION = RETENTION  # an order is kept as long as its outreach
 QUARANTINE_RETENTION = timedelta(days=90)
 WAITING_RETENTION = timedelta(days=120)
 LEDGER_ATTEMPTS = 8
@@ -59,8 +57,13 @@ def order_pk(store_id: str, order_id: str) -> str:
     return f"{store_id}#{order_id}"
 
 
-def event_item(store_id: str, order_id: str, event: EventRecord, now: datetime) -> dict[str, Any]:
-    """The stored form of a received event: who sent what, how it verified, and its raw body (gzipped)."""
+def event_item(
+    store_id: str, order_id: str, event: EventRecord, now: datetime, keep: timedelta
+) -> dict[str, Any]:
+    """The stored form of a received event: who sent what, how it verified, and its raw body (gzipped).
+
+    It expires (TTL ``expires_at``) ``keep`` after it was received: the store's ``retention.orders``.
+    """
     item = to_item(
         {
             "pk": order_pk(store_id, order_id),
@@ -76,7 +79,7 @@ def event_item(store_id: str, order_id: str, event: EventRecord, now: datetime) 
             "headers": event.headers,
             "raw_size": len(event.raw_body),
             "raw_sha256": hashlib.sha256(event.raw_body).hexdigest(),
-            "expires_at": clock.epoch_seconds(now + ORDER_RETENTION),
+            "expires_at": clock.epoch_seconds(now + keep),
         }
     )
     item["raw_gzip"] = {"B": gzip.compress(event.raw_body)[:350_000]}
@@ -107,13 +110,17 @@ class EventRecord:
 
 @dataclass(frozen=True)
 class OrderWrite:
-    """One applied event: the event itself, the merged order as of the version read, and its plan status."""
+    """One applied event: the event itself, the merged order as of the version read, and its plan status.
+
+    ``keep`` is the store's ``retention.orders``: the event and the order expire that long after this write.
+    """
 
     store_id: str
     order: OrderFacts
     expected_version: int
     event: EventRecord
     status: dict[str, Any]
+    keep: timedelta
     ledger: Ledger | None = None
 
 
@@ -320,9 +327,10 @@ class OrderRepository(DynamoAdapter):
                 ExpressionAttributeValues={":one": {"N": "1"}, ":now": {"S": clock.isoformat(clock.now())}},
             )
 
-    def record_event(self, store_id: str, order_id: str, event: EventRecord) -> None:
-        """Keep an event that changes no order (a submitted review) in the order's audit trail, once."""
-        item = event_item(store_id, order_id, event, clock.now())
+    def record_event(self, store_id: str, order_id: str, event: EventRecord, *, keep: timedelta) -> None:
+        """Keep an event that changes no order (a submitted review) in the order's audit trail, once
+        (for ``keep``, the store's ``retention.orders``)."""
+        item = event_item(store_id, order_id, event, clock.now(), keep)
         with self.calling("recording an event", conflict=DuplicateEvent()):
             self.client.put_item(
                 TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(sk)"
@@ -340,7 +348,7 @@ class OrderRepository(DynamoAdapter):
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": event_item(write.store_id, order_id, write.event, now),
+                    "Item": event_item(write.store_id, order_id, write.event, now, write.keep),
                     "ConditionExpression": "attribute_not_exists(sk)",
                 }
             },
@@ -361,7 +369,7 @@ class OrderRepository(DynamoAdapter):
             "updated_at": clock.isoformat(now),
             "plan_status": write.status,
             "ledger": (write.ledger or Ledger()).as_item(),
-            "expires_at": clock.epoch_seconds(now + ORDER_RETENTION),
+            "expires_at": clock.epoch_seconds(now + write.keep),
         }
         return {
             "Put": {
@@ -419,14 +427,15 @@ class OrderRepository(DynamoAdapter):
                 Key=to_item({"pk": f"{store_id}#product#{product_id}", "sk": f"{WAITING_PREFIX}{order_id}"}),
             )
 
-    def quarantine(self, store_id: str, order_id: str | None, event: EventRecord) -> None:
+    def quarantine(self, store_id: str, order_id: str | None, event: EventRecord, *, keep: timedelta) -> None:
         """Keep an authentic delivery that could not be used, with its reason.
 
-        It is listed for the store (``<store>#quarantine``, newest first) and, when its order is known,
-        also shown in that order's event history (once per event key).
+        It is listed for the store (``<store>#quarantine``, newest first, for ``QUARANTINE_RETENTION``)
+        and, when its order is known, also shown in that order's event history (once per event key, for
+        ``keep``: the store's ``retention.orders``).
         """
         now = clock.now()
-        listed = event_item(store_id, order_id or "-", event, now)
+        listed = event_item(store_id, order_id or "-", event, now, keep)
         listed["pk"] = {"S": f"{store_id}#quarantine"}
         listed["sk"] = {"S": f"Q#{clock.isoformat(now)}#{event.integration}#{event.event_key}"}
         listed["expires_at"] = {"N": str(clock.epoch_seconds(now + QUARANTINE_RETENTION))}
@@ -437,9 +446,27 @@ class OrderRepository(DynamoAdapter):
             if order_id:
                 self.client.put_item(
                     TableName=self.table,
-                    Item=event_item(store_id, order_id, event, now),
+                    Item=event_item(store_id, order_id, event, now, keep),
                     ConditionExpression="attribute_not_exists(sk)",
                 )
+
+    def keep_store(self, store_id: str, keep: timedelta) -> int:
+        """Put ``keep`` (``retention.orders``) on the store's orders and events, from when each was last
+        written (``aftercare store apply-retention``); how many items changed."""
+        from functions.shared import retention
+
+        found = retention.store_items(
+            self,
+            "begins_with(pk, :prefix) AND (sk = :order OR begins_with(sk, :event))",
+            {":prefix": f"{store_id}#", ":order": ORDER_SK, ":event": "EVENT#"},
+            "reading a store's orders",
+        )
+        changed = 0
+        for item in found:
+            written = retention.written_at(item, "updated_at", "received_at")
+            if written and retention.keep_until(self, item, written + keep, "keeping an order"):
+                changed += 1
+        return changed
 
     def quarantined(self, store_id: str, limit: int) -> list[dict[str, Any]]:
         """A store's quarantined deliveries, newest first."""

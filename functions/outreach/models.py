@@ -16,7 +16,6 @@ from functions.shared import clock
 if TYPE_CHECKING:
     from functions.orders.models import PlannedOutreach
 
-RETENTION = timedelta(days=730)  # finished outreach leaves the table (TTL ``expires_at``) after this
 LEASE = timedelta(minutes=15)  # a sweep's claim; one not finished by then is surfaced as interrupted
 
 
@@ -214,6 +213,7 @@ class PlanDiff:
     store_id: str
     order_id: str
     recipient: Recipient
+    keep: timedelta  # the store's ``retention.orders``: new outreach expires this long after it is planned
     order_name: str | None = None
     ordered_at: str | None = None
     create: tuple[PlannedOutreach, ...] = ()

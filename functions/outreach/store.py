@@ -14,13 +14,12 @@ import contextlib
 import hashlib
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from functions.customers.store import customer_key as email_key
 from functions.outreach.models import (
     LEASE,
-    RETENTION,
     CancelCause,
     Cancellation,
     Due,
@@ -279,7 +278,7 @@ class OutreachQueue(DynamoAdapter):
             "history": [
                 {"at": now, "status": PENDING, "note": f"planned for {clock.isoformat(planned.due_at)}"}
             ],
-            "expires_at": clock.epoch_seconds(clock.now() + RETENTION),
+            "expires_at": clock.epoch_seconds(clock.now() + diff.keep),
             **self._pending_attributes(diff.store_id, diff.order_id, planned, diff.recipient.email),
             **listing_attributes(
                 diff.store_id, diff.order_id, planned.outreach_id, diff.recipient.email, clock.now()
@@ -520,7 +519,7 @@ class OutreachQueue(DynamoAdapter):
                     "note": f"reminder planned for {clock.isoformat(at)} unless answered",
                 }
             ],
-            "expires_at": clock.epoch_seconds(clock.now() + RETENTION),
+            "expires_at": item.get("expires_at"),  # a reminder goes with the request it reminds of
             **listing_attributes(due.store_id, due.order_id, outreach_id, email, clock.now()),
         }
 
@@ -575,6 +574,26 @@ class OutreachQueue(DynamoAdapter):
                     ":seen": {"S": seen_due_key},
                 },
             )
+
+    # ------------------------------------------------------------------ retention
+    def keep_store(self, store_id: str, keep: timedelta) -> int:
+        """Put ``keep`` (``retention.orders``) on the store's requests, from when each was planned (a
+        reminder from the request it reminds of), for ``aftercare store apply-retention``; items changed."""
+        from functions.shared import retention
+
+        items = list(
+            retention.store_items(
+                self, "begins_with(pk, :prefix)", {":prefix": f"{store_id}#"}, "reading a store's requests"
+            )
+        )
+        planned = {(str(i["pk"]), str(i["sk"])): retention.written_at(i, "created_at") for i in items}
+        changed = 0
+        for item in items:
+            own = planned[(str(item["pk"]), str(item["sk"]))]
+            first = planned.get((str(item["pk"]), str(item.get("reminder_of") or item["sk"]))) or own
+            if first and retention.keep_until(self, item, first + keep, "keeping a request"):
+                changed += 1
+        return changed
 
     # ------------------------------------------------------------------ answers
     def mark_answered(self, pk: str, outreach_id: str, at: datetime) -> None:

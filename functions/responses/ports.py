@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ class OutreachRequests(Protocol):
 class Answers(Protocol):
     def get(self, store_id: str, order_id: str, sk: str) -> dict[str, Any] | None: ...
 
-    def record(self, answer: Answer, at: datetime) -> bool: ...
+    def record(self, answer: Answer, at: datetime, *, keep: timedelta) -> bool: ...
 
 
 class Now(Protocol):

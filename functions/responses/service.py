@@ -129,6 +129,6 @@ def record(survey: Survey, score: int, comment: str, ports: Ports) -> bool:
         token_id=survey.token.token_id,
     )
     now = ports.clock.now()
-    changed = ports.responses.record(answer, now)
+    changed = ports.responses.record(answer, now, keep=survey.store.config.retention.answers)
     ports.outreach.mark_answered(answer.pk, original, now)
     return changed

@@ -2,7 +2,7 @@
 
 ``pk = <store>#<order>``, ``sk = <outreach id>#<product id or "nps">``. The last 20 answers are kept in
 ``history`` (``answers`` counts all); the item's own fields are the latest answer. The table's stream
-feeds flagging.
+feeds flagging. Every change sets ``expires_at`` (TTL) to the store's ``retention.answers`` from then.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -77,7 +77,8 @@ def _months(start: datetime, end: datetime) -> list[str]:
     return months
 
 
-def _values(answer: Answer, now: str, current: dict[str, Any]) -> dict[str, Any]:
+def _values(answer: Answer, at: datetime, keep: timedelta, current: dict[str, Any]) -> dict[str, Any]:
+    now = clock.isoformat(at)
     entry = {"at": now, "score": answer.score, "comment": answer.comment, "token_id": answer.token_id}
     return {
         ":store": answer.store_id,
@@ -97,15 +98,17 @@ def _values(answer: Answer, now: str, current: dict[str, Any]) -> dict[str, Any]
         ":pname": answer.product_name or "",
         ":history": [*list(current.get("history") or []), entry][-HISTORY_KEPT:],
         ":count": int(current.get("answers", 0)) + 1,
+        ":expires": clock.epoch_seconds(at + keep),
     }
 
 
 class ResponseRepository(DynamoAdapter):
-    def record(self, answer: Answer, at: datetime) -> bool:
+    def record(self, answer: Answer, at: datetime, *, keep: timedelta) -> bool:
         """Save the answer; False when it repeats the current one exactly (a double submit).
 
         The item keeps the last ``HISTORY_KEPT`` answers in ``history`` and counts all of them in
         ``answers``; each write is conditional on the count it read, so concurrent submits never lose one.
+        It expires ``keep`` (the store's ``retention.answers``) after ``at``.
         """
         for attempt in range(WRITE_ATTEMPTS):
             current = self.get(answer.store_id, answer.order_id, answer.sk)
@@ -113,15 +116,17 @@ class ResponseRepository(DynamoAdapter):
                 return False
             try:
                 with self.calling("recording an answer"):
-                    self.client.update_item(**self._write(answer, at, current))
+                    self.client.update_item(**self._write(answer, at, keep, current))
             except ConditionFailed:
                 time.sleep(random.uniform(0, 0.005 * 2**attempt))  # jitter, not security
                 continue
             return True
         raise Conflict("the answer kept changing while it was saved; try again")
 
-    def _write(self, answer: Answer, at: datetime, current: dict[str, Any] | None) -> dict[str, Any]:
-        values = _values(answer, clock.isoformat(at), current or {})
+    def _write(
+        self, answer: Answer, at: datetime, keep: timedelta, current: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        values = _values(answer, at, keep, current or {})
         condition = "attribute_not_exists(sk)"
         if current is not None:
             condition = "answers = :seen"
@@ -135,7 +140,8 @@ class ResponseRepository(DynamoAdapter):
                 "locale = :locale, channel = :channel, token_id = :token, responded_at = :now, "
                 "store_month = :month, responded_key = :key, "
                 "first_responded_at = if_not_exists(first_responded_at, :now), "
-                "history = :history, answers = :count, customer = :customer, product_name = :pname"
+                "history = :history, answers = :count, customer = :customer, product_name = :pname, "
+                "expires_at = :expires"
             ),
             "ConditionExpression": condition,
             "ExpressionAttributeNames": {"#comment": "comment"},
@@ -208,3 +214,19 @@ class ResponseRepository(DynamoAdapter):
                 if "LastEvaluatedKey" not in response:
                     return
                 query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    # ------------------------------------------------------------------ retention
+    def keep_store(self, store_id: str, keep: timedelta) -> int:
+        """Put ``keep`` (``retention.answers``) on the store's answers, from each one's last change, for
+        ``aftercare store apply-retention``; how many items changed."""
+        from functions.shared import retention
+
+        found = retention.store_items(
+            self, "begins_with(pk, :prefix)", {":prefix": f"{store_id}#"}, "reading a store's answers"
+        )
+        changed = 0
+        for item in found:
+            written = retention.written_at(item, "responded_at")
+            if written and retention.keep_until(self, item, written + keep, "keeping an answer"):
+                changed += 1
+        return changed

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -24,12 +24,20 @@ if TYPE_CHECKING:
 class Returns(Protocol):
     """The Returns table: one request item per return and its audit steps."""
 
-    def create(self, request: dict[str, Any]) -> bool: ...
+    def create(self, request: dict[str, Any], *, keep: timedelta) -> bool: ...
 
     def get(self, store_id: str, return_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]: ...
 
     def step(
-        self, store_id: str, return_id: str, actor: str, step: str, outcome: str, **details: Any
+        self,
+        store_id: str,
+        return_id: str,
+        actor: str,
+        step: str,
+        outcome: str,
+        *,
+        keep: timedelta,
+        **details: Any,
     ) -> None: ...
 
     def update(

@@ -146,7 +146,8 @@ def _record(
         "status": Status.REQUESTED,
         "requested_at": now,
     }
-    created = ports.returns.create(request)
+    keep = store.config.retention.returns
+    created = ports.returns.create(request, keep=keep)
     if created:
         ports.returns.step(
             store.id,
@@ -154,6 +155,7 @@ def _record(
             actor,
             "requested",
             f"{requested.outcome} requested for {sum(requested.lines.values())} item(s)",
+            keep=keep,
             reason=requested.reason,
         )
     return created
@@ -248,7 +250,14 @@ def decide(store: Store, return_id: str, approve: bool, staff: str, note: str, p
     """A staff member approves or rejects from their link; a second decision is a ``Conflict``."""
     token = ports.returns.resume(store.id, return_id, Waiting.APPROVAL)
     ports.workflow.resume(token, {"approved": approve, "by": staff, "note": note})
-    ports.returns.step(store.id, return_id, staff, "approved" if approve else "rejected", note or "no note")
+    ports.returns.step(
+        store.id,
+        return_id,
+        staff,
+        "approved" if approve else "rejected",
+        note or "no note",
+        keep=store.config.retention.returns,
+    )
 
 
 def parcel_received(store: Store, return_id: str, ports: Ports) -> None:
@@ -256,7 +265,12 @@ def parcel_received(store: Store, return_id: str, ports: Ports) -> None:
     token = ports.returns.resume(store.id, return_id, Waiting.PARCEL)
     ports.workflow.resume(token, {"received": True, "at": clock.isoformat(ports.clock.now())})
     ports.returns.step(
-        store.id, return_id, f"store {store.id}", "received", "the store received the returned item"
+        store.id,
+        return_id,
+        f"store {store.id}",
+        "received",
+        "the store received the returned item",
+        keep=store.config.retention.returns,
     )
 
 
@@ -291,7 +305,14 @@ def retry_refund(store: Store, return_id: str, actor: str, ports: Ports) -> str:
         {"status": Status.RETRYING_REFUND, "refund_retries": attempt},
         only_if_status=Status.REFUND_FAILED,
     )
-    ports.returns.step(store.id, return_id, actor, "refund retried", f"retry {attempt} asked for by staff")
+    ports.returns.step(
+        store.id,
+        return_id,
+        actor,
+        "refund retried",
+        f"retry {attempt} asked for by staff",
+        keep=store.config.retention.returns,
+    )
     name = f"{return_id}-retry-{attempt}"
     ports.workflow.start_retry(name, _workflow_input(store, return_id, retry=True))
     return name
@@ -309,7 +330,14 @@ def settle(store: Store, return_id: str, actor: str, note: str, ports: Ports) ->
     ports.orders.change_ledger(
         store.id, str(request["order_id"]), lambda f, led: ledger.settle(led, return_id)
     )
-    ports.returns.step(store.id, return_id, actor, "settled", note or "settled outside Aftercare")
+    ports.returns.step(
+        store.id,
+        return_id,
+        actor,
+        "settled",
+        note or "settled outside Aftercare",
+        keep=store.config.retention.returns,
+    )
 
 
 # ------------------------------------------------------------------------------ deadlines
@@ -344,7 +372,10 @@ def _time_out(request: dict[str, Any], ports: Ports) -> int:
     deadline = request.get("wait_deadline")
     if not ports.workflow.time_out(token, error, f"no {kind} by {deadline}"):
         return 0
-    ports.returns.step(store_id, return_id, "system", f"{kind} timed out", f"nothing happened by {deadline}")
+    keep = ports.stores.get(store_id, cached=True).config.retention.returns
+    ports.returns.step(
+        store_id, return_id, "system", f"{kind} timed out", f"nothing happened by {deadline}", keep=keep
+    )
     return 1
 
 

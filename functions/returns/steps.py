@@ -56,7 +56,15 @@ class Context:
         return self.request.currency(self.store.config.currency)
 
     def step(self, actor: str, step: str, outcome: str, **details: Any) -> None:
-        self.ports.returns.step(self.store.id, self.return_id, actor, step, outcome, **details)
+        self.ports.returns.step(
+            self.store.id,
+            self.return_id,
+            actor,
+            step,
+            outcome,
+            keep=self.store.config.retention.returns,
+            **details,
+        )
 
     def set(self, **fields: Any) -> None:
         self.ports.returns.update(self.store.id, self.return_id, fields)

@@ -5,13 +5,18 @@ A request waiting for someone (staff approval, the parcel) carries ``wait_shard`
 person (awaiting approval, or its refund failed) carries ``attention_store`` = its store id (sparse index
 ``attention``, RANGE ``requested_at``): the workspace inbox reads only those. Every write that sets
 ``status`` sets or removes ``attention_store`` in the same update, so the two never disagree.
+
+The request and its steps expire (TTL ``expires_at``) the store's ``retention.returns`` after the
+return's last step: each step is written with its own expiry and moves the request's to the same time,
+so a request never goes before its audit trail.
 """
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from functions.returns.models import REFUND_DONE, Status
@@ -40,10 +45,12 @@ class ReturnRepository(DynamoAdapter):
     def pk(store_id: str, return_id: str) -> str:
         return f"{store_id}#{return_id}"
 
-    def create(self, request: dict[str, Any]) -> bool:
-        """Store a new request; False if this return id exists already (the same request again)."""
+    def create(self, request: dict[str, Any], *, keep: timedelta) -> bool:
+        """Store a new request, kept for ``keep`` (``retention.returns``); False if this return id exists
+        already (the same request again)."""
         item = {
             **request,
+            "expires_at": clock.epoch_seconds(clock.now() + keep),
             "pk": self.pk(request["store_id"], request["return_id"]),
             "sk": RETURN,
             "order_key": f"{request['store_id']}#{request['order_id']}",
@@ -74,10 +81,21 @@ class ReturnRepository(DynamoAdapter):
         return request, steps
 
     def step(
-        self, store_id: str, return_id: str, actor: str, step: str, outcome: str, **details: Any
+        self,
+        store_id: str,
+        return_id: str,
+        actor: str,
+        step: str,
+        outcome: str,
+        *,
+        keep: timedelta,
+        **details: Any,
     ) -> None:
-        """Append one audit step: who did what, when, with what result."""
-        now = clock.isoformat(clock.now())
+        """Append one audit step: who did what, when, with what result. The step and its request are
+        then kept ``keep`` (``retention.returns``) from now."""
+        at = clock.now()
+        now = clock.isoformat(at)
+        expires = clock.epoch_seconds(at + keep)
         item = {
             "pk": self.pk(store_id, return_id),
             "sk": f"STEP#{now}#{time.time_ns():020d}{secrets.token_hex(2)}",  # ns: order within a second
@@ -86,9 +104,18 @@ class ReturnRepository(DynamoAdapter):
             "step": step,
             "outcome": outcome,
             **{k: v for k, v in details.items() if v is not None},
+            "expires_at": expires,
         }
         with self.calling("recording a return step"):
             self.client.put_item(TableName=self.table, Item=to_item(item))
+        with contextlib.suppress(ConditionFailed), self.calling("keeping a return"):
+            self.client.update_item(
+                TableName=self.table,
+                Key=to_item({"pk": self.pk(store_id, return_id), "sk": RETURN}),
+                UpdateExpression="SET expires_at = :expires",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":expires": {"N": str(expires)}},
+            )
 
     def update(
         self, store_id: str, return_id: str, fields: dict[str, Any], *, only_if_status: str | None = None
@@ -226,6 +253,28 @@ class ReturnRepository(DynamoAdapter):
                 if "LastEvaluatedKey" not in response:
                     return found
                 kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def keep_store(self, store_id: str, keep: timedelta) -> int:
+        """Put ``keep`` (``retention.returns``) on the store's returns and their steps, from each return's
+        last step, for ``aftercare store apply-retention``; how many items changed."""
+        from functions.shared import retention
+
+        items = list(
+            retention.store_items(
+                self, "begins_with(pk, :prefix)", {":prefix": f"{store_id}#"}, "reading a store's returns"
+            )
+        )
+        last: dict[str, datetime] = {}
+        for item in items:
+            at = retention.written_at(item, "at", "requested_at")
+            if at is not None:
+                last[str(item["pk"])] = max(at, last.get(str(item["pk"]), at))
+        changed = 0
+        for item in items:
+            written = retention.written_at(item, "at") if item["sk"] != RETURN else last.get(str(item["pk"]))
+            if written and retention.keep_until(self, item, written + keep, "keeping a return"):
+                changed += 1
+        return changed
 
 
 def wait_shard(return_id: str) -> str:

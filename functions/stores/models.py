@@ -24,6 +24,8 @@ _PRODUCT_TYPE = re.compile(r"^[a-z0-9][a-z0-9 _-]{0,63}$")
 
 
 MAX_DURATION = timedelta(days=365)
+MIN_RETENTION = timedelta(days=90)  # never less than the longest a flow waits on its own data
+MAX_RETENTION = timedelta(days=3650)  # ten years: the longest bookkeeping rule a store is likely under
 MAX_AMOUNT = Decimal("1000000000")
 AMOUNT_PLACES = 4
 MAX_SECRET = 256
@@ -41,16 +43,16 @@ DEFAULT_KEYWORDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _within(minimum: timedelta) -> Callable[[timedelta], timedelta]:
-    """A check that a duration lies between ``minimum`` and P365D."""
+def _within(minimum: timedelta, maximum: timedelta = MAX_DURATION) -> Callable[[timedelta], timedelta]:
+    """A check that a duration lies between ``minimum`` and ``maximum`` (P365D unless given)."""
 
     def check(value: timedelta) -> timedelta:
-        if not minimum <= value <= MAX_DURATION:
+        if not minimum <= value <= maximum:
             size = "is too short" if value < minimum else "is too long"
             raise Unfit(
                 value,
                 "is negative" if value < timedelta(0) else size,
-                f"use a duration from {iso_duration(minimum)} to {iso_duration(MAX_DURATION)}",
+                f"use a duration from {iso_duration(minimum)} to {iso_duration(maximum)}",
             )
         return value
 
@@ -114,6 +116,8 @@ Duration = Annotated[timedelta, AfterValidator(_within(timedelta(hours=1)))]
 Days = Annotated[timedelta, AfterValidator(_within(timedelta(days=1)))]
 # How soon staff must answer a negative review: PT15M to P365D.
 Sla = Annotated[timedelta, AfterValidator(_within(timedelta(minutes=15)))]
+# How long personal data is kept after its last change (DynamoDB TTL): P90D to P3650D.
+Kept = Annotated[timedelta, AfterValidator(_within(MIN_RETENTION, MAX_RETENTION))]
 Amount = Annotated[Decimal, AfterValidator(_amount)]
 EndpointUrl = Annotated[str, Field(max_length=2000), AfterValidator(_endpoint)]
 PublicUrl = Annotated[str, Field(max_length=2000), AfterValidator(_public_url)]
@@ -210,6 +214,29 @@ class ReturnPolicy(Strict):
     @classmethod
     def _address_text(cls, value: str) -> str:
         return _plain_text(value)
+
+
+class Retention(Strict):
+    """How long each kind of customer data is kept after its last change, then deleted by DynamoDB TTL.
+
+    ``orders``: an order, its received events and its review/NPS requests (the requests count from when
+    they were planned; a reminder goes with the request it reminds of). ``answers``: an answer with its
+    history, and the flag and staff replies about it. ``returns``: a return request and its audit steps.
+    The insights counters keep only counts and are not covered.
+    """
+
+    orders: Kept = Field(
+        default=timedelta(days=1095),
+        description="P90D to P3650D after the order's last event; three years by default",
+    )
+    answers: Kept = Field(
+        default=timedelta(days=730),
+        description="P90D to P3650D after the answer's (or its flag's) last change; two years by default",
+    )
+    returns: Kept = Field(
+        default=timedelta(days=2555),
+        description="P90D to P3650D after the return's last step; seven years by default (refund records)",
+    )
 
 
 class Staff(Strict):
@@ -448,6 +475,7 @@ class StoreConfig(Strict):
     outreach: OutreachPolicy = OutreachPolicy()
     returns: ReturnPolicy = ReturnPolicy()
     emails: EmailSettings = EmailSettings()
+    retention: Retention = Retention()
 
     @field_validator("name", "postal_address")
     @classmethod
@@ -504,6 +532,44 @@ class StoreConfig(Strict):
                 at=("returns", "keep_it_below"),
             )
         return self
+
+    @model_validator(mode="after")
+    def _kept_long_enough(self) -> StoreConfig:
+        """No retention may delete what the store's own flows still wait on."""
+        needs = {
+            "orders": (
+                self.order_needed_for(),
+                "the longest request's delay, or the return window and its waits",
+            ),
+            "answers": (self.alerts.sla, "alerts.sla: a flag must outlive its reply deadline"),
+            "returns": (
+                self.returns.approval_timeout + self.returns.return_timeout,
+                "returns.approval_timeout plus returns.return_timeout: a return waits that long at most",
+            ),
+        }
+        for kind, (needed, why) in needs.items():
+            kept: timedelta = getattr(self.retention, kind)
+            if kept < needed:
+                raise Unfit(
+                    kept,
+                    f"is shorter than the store's own flows need (for {why})",
+                    f"keep {kind} at least that long",
+                    needed,
+                    at=("retention", kind),
+                )
+        return self
+
+    def order_needed_for(self) -> timedelta:
+        """How long after its last event an order may still be needed: its last request (transit, the
+        longest delay and reminder, the lateness allowed) or a return (window, approval and parcel waits)."""
+        rules = [self.rule_for(name) for name in self.outreach.product_types] + [self.rule_for(None)]
+        longest = max(
+            max((r.review_delay or timedelta(0)) + (r.reminder_delay or timedelta(0)) for r in rules),
+            *(r.nps_delay or timedelta(0) for r in rules),
+        )
+        asking = self.outreach.transit_time + longest + self.outreach.max_lateness
+        returning = self.returns.window + self.returns.approval_timeout + self.returns.return_timeout
+        return max(asking, returning)
 
     def rule_for(self, product_type: str | None) -> OutreachRule:
         """The outreach rule for a product type, falling back to the store default."""

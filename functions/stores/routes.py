@@ -12,7 +12,7 @@ from functions.shared.lazy import lazy_module
 if TYPE_CHECKING:
     from functions import composition
     from functions.stores import email_identity as identities
-    from functions.stores import management, models, service
+    from functions.stores import management, models, retention, service
     from functions.stores.models import Store
 else:
     composition = lazy_module("functions.composition")
@@ -20,6 +20,7 @@ else:
     management = lazy_module("functions.stores.management")
     identities = lazy_module("functions.stores.email_identity")
     models = lazy_module("functions.stores.models")
+    retention = lazy_module("functions.stores.retention")
 
 OPERATOR = "operator"  # the actor recorded in the config history for operator-key calls
 STORE_ADMIN = "store admin key"
@@ -240,6 +241,14 @@ def rotate_admin_key(store_id: str) -> Any:
             "notice": "Store this key now: it is shown only once. The previous key stopped working at once.",
         }
     )
+
+
+@route(blueprint, "/v1/admin/stores/{store_id}/retention/apply", methods=("POST",))
+def apply_retention(store_id: str) -> Any:
+    """Put the store's current retention on every item it holds (operator key; idempotent)."""
+    _require_operator()
+    store = composition.adapters().stores.get(store_id)
+    return json_response(retention.apply(store, composition.retention_ports()).as_json())
 
 
 def _history(store_id: str) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ class StoreDirectory(Protocol):
 
 
 class AnswerLog(Protocol):
-    def record(self, answer: Answer, at: datetime) -> bool: ...
+    def record(self, answer: Answer, at: datetime, *, keep: timedelta) -> bool: ...
 
 
 class Once(Protocol):

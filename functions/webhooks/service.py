@@ -152,7 +152,7 @@ def record_submitted_review(
     review = event.review
     assert review is not None
     try:
-        ports.orders.record_event(store.id, review.order_id, record)
+        ports.orders.record_event(store.id, review.order_id, record, keep=store.config.retention.orders)
     except DuplicateEvent:
         return {"status": "duplicate", "order_id": review.order_id, "duplicate": True}
     comment = "\n".join(part for part in (review.title.strip(), review.body.strip()) if part)
@@ -170,7 +170,7 @@ def record_submitted_review(
         customer=review.customer.model_dump(),
         product_name=review.product_name,
     )
-    ports.responses.record(answer, ports.clock.now())
+    ports.responses.record(answer, ports.clock.now(), keep=store.config.retention.answers)
     return {
         "status": "accepted",
         "order_id": review.order_id,
@@ -193,7 +193,9 @@ def apply_return_event(event: NormalizedEvent, record: EventRecord, store: Store
             return _quarantine(ports, store, returned.order_id, record, reason)
         raise Rejection.invalid("The return cannot be applied.", unusable.field, unusable.problem) from None
     with contextlib.suppress(DuplicateEvent):  # the return itself is idempotent; the audit keeps the first
-        ports.orders.record_event(store.id, str(result["order_id"]), record)
+        ports.orders.record_event(
+            store.id, str(result["order_id"]), record, keep=store.config.retention.orders
+        )
     return result
 
 
@@ -201,7 +203,7 @@ def _quarantine(
     ports: Ports, store: Store, order_id: str | None, record: EventRecord, reason: str
 ) -> Outcome:
     record.quarantined = reason[:500]
-    ports.orders.quarantine(store.id, order_id, record)
+    ports.orders.quarantine(store.id, order_id, record, keep=store.config.retention.orders)
     metrics.add_metric(name="WebhookQuarantined", unit="Count", value=1)
     logger.warning(
         "Authentic webhook quarantined",

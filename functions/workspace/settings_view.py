@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from functions.stores.models import StoreConfig
     from functions.workspace.web import Formats
 
-SECTIONS = ("staff", "business_hours", "alerts", "outreach", "returns", "emails", "integrations")
+SECTIONS = ("staff", "business_hours", "alerts", "outreach", "returns", "retention", "emails", "integrations")
 GENERAL = "general"
 WEEKDAY_PATH = "business_hours.weekly"
 KEYWORDS_PATH = "alerts.keywords"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from functions.flags.models import AlertStatus, AlreadyDone, DuplicateReply, FlagResolved, FlagStatus, Listing
@@ -41,7 +41,7 @@ class FakeFlags:
             raise AlreadyDone(what)  # the adapter's conditions all require the flag to exist
         return item
 
-    def create(self, flag: Item) -> bool:
+    def create(self, flag: Item, *, keep: timedelta) -> bool:
         key = (str(flag["store_id"]), str(flag["flag_id"]))
         if key in self.items:
             return False
@@ -51,6 +51,7 @@ class FakeFlags:
             "open_store": key[0],
             "sla_shard": shard,
             "reply_digests": {},
+            "expires_at": int((self.clock.now() + keep).timestamp()),
         }
         self.items[key] = {**copy.deepcopy(flag), **extra}
         return True
@@ -127,10 +128,12 @@ class FakeFlags:
         reply: bool,
         resolve: bool,
         created_at: datetime,
+        keep: timedelta,
     ) -> None:
         item = self._item(store_id, flag, "recording an action")
         item.setdefault("actions", []).append(copy.deepcopy(action))
         item["updated_at"] = self._iso()
+        item["expires_at"] = int((self.clock.now() + keep).timestamp())
         if reply:
             item.setdefault("first_reply_at", self._iso())
             item.setdefault("seconds_to_first_reply", int((self.clock.now() - created_at).total_seconds()))

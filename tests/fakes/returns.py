@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from functions.orders.ledger import Ledger
@@ -42,11 +42,11 @@ class FakeReturns:
             raise Conflict(f"return {return_id} changed")  # the adapter's conditions need the item
         return item
 
-    def create(self, request: Item) -> bool:
+    def create(self, request: Item, *, keep: timedelta) -> bool:
         key = (str(request["store_id"]), str(request["return_id"]))
         if key in self.items:
             return False
-        self.items[key] = copy.deepcopy(request)
+        self.items[key] = {**copy.deepcopy(request), "expires_at": int((self.clock.now() + keep).timestamp())}
         return True
 
     def get(self, store_id: str, return_id: str) -> tuple[Item | None, list[Item]]:
@@ -55,11 +55,28 @@ class FakeReturns:
         return (copy.deepcopy(item) if item else None), copy.deepcopy(steps)
 
     def step(
-        self, store_id: str, return_id: str, actor: str, step: str, outcome: str, **details: Any
+        self,
+        store_id: str,
+        return_id: str,
+        actor: str,
+        step: str,
+        outcome: str,
+        *,
+        keep: timedelta,
+        **details: Any,
     ) -> None:
-        entry = {"at": clocks.isoformat(self.clock.now()), "actor": actor, "step": step, "outcome": outcome}
+        expires = int((self.clock.now() + keep).timestamp())
+        entry: Item = {
+            "at": clocks.isoformat(self.clock.now()),
+            "actor": actor,
+            "step": step,
+            "outcome": outcome,
+        }
         entry.update({k: v for k, v in details.items() if v is not None})
+        entry["expires_at"] = expires
         self.steps.setdefault((store_id, return_id), []).append(entry)
+        if (store_id, return_id) in self.items:
+            self.items[(store_id, return_id)]["expires_at"] = expires
 
     def update(
         self, store_id: str, return_id: str, fields: Item, *, only_if_status: str | None = None

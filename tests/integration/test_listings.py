@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from functions.shared import clock
+from functions.stores.models import Retention
 from tests.helpers import bearer
 from tests.shop import T0, Shop
 
@@ -21,7 +22,9 @@ def answer(shop: Shop, number: int, kind: str, at: Any) -> None:
     product = None if kind == "nps" else f"p{number}"
     outreach = "nps" if kind == "nps" else f"review-{number}"
     adapters().responses.record(
-        Answer(shop.id, f"O-{number}", outreach, product, kind, 9, "", "en", f"t{number}"), at
+        Answer(shop.id, f"O-{number}", outreach, product, kind, 9, "", "en", f"t{number}"),
+        at,
+        keep=Retention().answers,
     )
 
 
@@ -51,10 +54,19 @@ def test_resolved_flags_are_listed_in_full_past_many_open_ones(shop: Shop) -> No
     # Given forty-two open flags and three resolved ones among them
     for number in range(45):
         flag_id = f"f{number:023x}"
-        flags.create({"store_id": shop.id, "flag_id": flag_id, "created_at": clock.isoformat(T0)})
+        flags.create(
+            {"store_id": shop.id, "flag_id": flag_id, "created_at": clock.isoformat(T0)},
+            keep=Retention().answers,
+        )
         if number % 15 == 14:
             flags.record_action(
-                shop.id, flag_id, {"action": "resolve"}, reply=False, resolve=True, created_at=T0
+                shop.id,
+                flag_id,
+                {"action": "resolve"},
+                reply=False,
+                resolve=True,
+                created_at=T0,
+                keep=Retention().answers,
             )
 
     # When the store asks for three resolved flags
