@@ -19,12 +19,14 @@ from functions.orders.routes import blueprint as orders
 from functions.outreach import handlers as sending
 from functions.outreach.routes import blueprint as unsubscribe
 from functions.platform.routes import blueprint as platform
+from functions.privacy.routes import blueprint as privacy
 from functions.responses.routes import blueprint as surveys
 from functions.returns import handlers as workflow
 from functions.returns.routes import blueprint as returns
 from functions.shared import http, observability
 from functions.stores.routes import blueprint as stores
 from functions.webhooks.routes import blueprint as webhooks
+from functions.workspace.customers import blueprint as customer_data
 from functions.workspace.requests import blueprint as request_history
 from functions.workspace.routes import blueprint as workspace
 
@@ -43,6 +45,8 @@ app.register_blueprint(request_history)
 app.register_blueprint(workspace)
 app.register_blueprint(insights)
 app.register_blueprint(digest_unsubscribe)
+app.register_blueprint(privacy)
+app.register_blueprint(customer_data)
 
 
 @app.schedule(

@@ -473,6 +473,69 @@ def cmd_insights_rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def _customer_call(args: argparse.Namespace, action: str) -> Any:
+    """POST the address to the store's customer route: with --admin-key as the store, else as the operator."""
+    from urllib.parse import quote
+
+    if args.admin_key:
+        endpoint = (
+            args.endpoint or os.environ.get("AFTERCARE_ENDPOINT") or _local_state().get("endpoint") or ""
+        )
+        if not endpoint:
+            raise CliError(
+                "No endpoint: pass --endpoint URL, set AFTERCARE_ENDPOINT, or start `aftercare dev`.",
+                EXIT_USAGE,
+            )
+        url = f"{endpoint.rstrip('/')}/v1/stores/{quote(args.store)}/customers/{action}"
+        return _call("POST", url, args.admin_key, {"email": args.email})
+    endpoint, key = _target(args)
+    url = f"{endpoint}/v1/admin/stores/{quote(args.store)}/customers/{action}"
+    return _call("POST", url, key, {"email": args.email})
+
+
+def cmd_customer_export(args: argparse.Namespace) -> int:
+    """Print (or write to --out) everything Aftercare holds about one customer in one store, as JSON."""
+    document = _customer_call(args, "export")
+    text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+        print(f"Wrote the export of {args.email} in store {args.store} to {args.out}")
+    else:
+        print(text)
+    return 0
+
+
+def cmd_customer_erase(args: argparse.Namespace) -> int:
+    """Erase one customer from one store (asks first unless --yes); running it again is harmless."""
+    if not args.yes and not _confirm(
+        f"Erase everything about {args.email} in store {args.store}? This cannot be undone. [y/N] "
+    ):
+        print("Nothing erased.")
+        return 1
+    result = _customer_call(args, "erase")
+    removed = ", ".join(f"{number} {kind}" for kind, number in sorted(result["removed"].items()) if number)
+    print(f"Erased {args.email} from store {args.store}: {removed or 'nothing was left to remove'}")
+    print("  Emails to this address stay stopped (kept as a keyed hash, not the address).")
+    return 0
+
+
+def _customer_parsers(commands: Any) -> None:
+    customer = commands.add_parser("customer", help="a customer's data: export or erase").add_subparsers(
+        dest="customer_command", required=True
+    )
+    export = customer.add_parser("export", help="everything held about a customer in a store, as JSON")
+    export.add_argument("--out", help="write the JSON to this file instead of printing it")
+    export.set_defaults(func=cmd_customer_export)
+    erase = customer.add_parser("erase", help="erase a customer from a store (emails to them stay stopped)")
+    erase.add_argument("--yes", action="store_true", help="erase without asking")
+    erase.set_defaults(func=cmd_customer_erase)
+    for sub in (export, erase):
+        sub.add_argument("--store", required=True, help="store id")
+        sub.add_argument("--email", required=True, help="the customer's email address")
+        sub.add_argument("--admin-key", help="the store's admin API key (instead of the operator key)")
+        _target_options(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aftercare", description="Aftercare post-purchase responder")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -537,6 +600,7 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument("--store", required=True, help="store id")
     _target_options(rebuild)
     rebuild.set_defaults(func=cmd_insights_rebuild)
+    _customer_parsers(commands)
     return parser
 
 

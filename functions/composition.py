@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from functions.outreach.ports import Ports as SweepPorts
     from functions.outreach.store import OutreachQueue
     from functions.outreach.sweep import Workers
+    from functions.privacy.ports import Ports as PrivacyPorts
     from functions.responses.ports import Ports as ResponsePorts
     from functions.responses.store import ResponseRepository
     from functions.returns.ports import Ports as ReturnPorts
@@ -109,13 +110,14 @@ def build(settings: Settings) -> Adapters:
         settings.sweep_send_share,
         chunk=settings.sweep_worker_concurrency,
     )
-    return Adapters(
+    built: list[Adapters] = []  # the customers' kept-suppression hash needs the signing key, read lazily
+    found = Adapters(
         settings=settings,
         clock=clock,
         stores=StoreRepository(settings.stores_table),
         orders=OrderRepository(settings.orders_table, outreach),
         outreach=outreach,
-        customers=CustomerRepository(settings.customers_table),
+        customers=CustomerRepository(settings.customers_table, lambda: built[0].signing_key),
         responses=ResponseRepository(settings.responses_table),
         flags=FlagRepository(settings.flags_table),
         returns=ReturnRepository(settings.returns_table),
@@ -129,6 +131,8 @@ def build(settings: Settings) -> Adapters:
         workflow=StepFunctionsWorkflow(settings.returns_state_machine_arn),
         refunds=HttpRefundClient(settings.refund_timeout_seconds, settings.allow_loopback_endpoints),
     )
+    built.append(found)
+    return found
 
 
 _lock = threading.Lock()
@@ -339,4 +343,23 @@ def retention_ports() -> RetentionPorts:
         answers=found.responses,
         flags=found.flags,
         returns=found.returns,
+    )
+
+
+def privacy_ports() -> PrivacyPorts:
+    """Customer export and erase: every owner of a customer's data, Step Functions, the idempotency table."""
+    from functions.privacy.ports import Ports
+
+    found = adapters()
+    return Ports(
+        stores=found.stores,
+        customers=found.customers,
+        orders=found.orders,
+        requests=found.outreach,
+        answers=found.responses,
+        flags=found.flags,
+        returns=found.returns,
+        workflows=found.workflow,
+        deliveries=found.idempotency,
+        clock=found.clock,
     )

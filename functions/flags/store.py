@@ -17,6 +17,8 @@ from functions.shared.adapter import DynamoAdapter
 from functions.shared.dynamo import from_item, to_item, to_value
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from mypy_boto3_dynamodb import DynamoDBClient
 
 __all__ = ["AlreadyDone", "DuplicateReply", "FlagRepository", "FlagResolved", "flag_id"]
@@ -337,3 +339,16 @@ class FlagRepository(DynamoAdapter):
             if written and retention.keep_until(self, item, written + keep, "keeping a flag"):
                 changed += 1
         return changed
+
+    # ------------------------------------------------------------------ export and erasure (privacy)
+    def of_answers(self, store_id: str, answers: Sequence[tuple[str, str]]) -> tuple[dict[str, Any], ...]:
+        """The flags raised on these answers (``(pk, sk)`` of each): ids derive from the answer keys."""
+        found = (self.get(store_id, flag_id(pk, sk)) for pk, sk in answers)
+        return tuple(flag for flag in found if flag is not None)
+
+    def erase(self, store_id: str, flags: Sequence[str]) -> int:
+        """Delete these flags, with the staff replies and actions they hold."""
+        with self.calling("erasing flags"):
+            for flag in flags:
+                self.client.delete_item(TableName=self.table, Key=self._key(store_id, flag))
+        return len(flags)

@@ -364,6 +364,7 @@ class OrderRepository(DynamoAdapter):
             "sk": ORDER_SK,
             "store_id": write.store_id,
             "order_id": write.order.order_id,
+            "customer_key": _customer_index(write),
             "facts": write.order.model_dump(mode="json"),
             "version": write.expected_version + 1,
             "updated_at": clock.isoformat(now),
@@ -479,3 +480,145 @@ class OrderRepository(DynamoAdapter):
                 Limit=limit,
             )
         return [from_item(item) for item in response.get("Items", [])]
+
+    # ------------------------------------------------------------------ export and erasure (privacy)
+    def customer_orders(self, store_id: str, email: str) -> list[str]:
+        """Ids of the orders whose customer is this address, from the sparse ``by_customer`` index."""
+        from functions.customers.store import customer_key
+
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "by_customer",
+            "KeyConditionExpression": "customer_key = :c",
+            "ExpressionAttributeValues": {":c": {"S": f"{store_id}#{customer_key(email)}"}},
+        }
+        found: list[str] = []
+        with self.calling("reading a customer's orders"):
+            while True:
+                response = self.client.query(**kwargs)
+                found.extend(str(item["order_id"]["S"]) for item in response.get("Items", []))
+                if "LastEvaluatedKey" not in response:
+                    return found
+                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def _partition(self, pk: str) -> list[dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "ConsistentRead": True,
+        }
+        items: list[dict[str, Any]] = []
+        with self.calling("reading an order"):
+            while True:
+                response = self.client.query(**kwargs)
+                items.extend(from_item(item) for item in response.get("Items", []))
+                if "LastEvaluatedKey" not in response:
+                    return items
+                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def export_order(self, store_id: str, order_id: str) -> dict[str, Any] | None:
+        """The order (facts, quantity ledger, plan status) and every event received for it, with bodies."""
+        items = self._partition(order_pk(store_id, order_id))
+        order = next((item for item in items if item["sk"] == ORDER_SK), None)
+        events = [_exported_event(item) for item in items if str(item["sk"]).startswith("EVENT#")]
+        if order is None and not events:
+            return None
+        found: dict[str, Any] = {"order_id": order_id, "events": events}
+        if order is not None:
+            found.update(
+                facts=order.get("facts"),
+                ledger=order.get("ledger"),
+                plan_status=order.get("plan_status"),
+                updated_at=order.get("updated_at"),
+            )
+        return found
+
+    def order_events(self, store_id: str, order_id: str) -> list[tuple[str, str]]:
+        """(integration, event key) of every event received for the order: what identified its deliveries."""
+        return [
+            (str(item.get("integration", "")), str(item.get("event_key", "")))
+            for item in self._partition(order_pk(store_id, order_id))
+            if str(item["sk"]).startswith("EVENT#")
+        ]
+
+    def _delete(self, pk: str, sk: str) -> None:
+        with self.calling("erasing an order"):
+            self.client.delete_item(TableName=self.table, Key=to_item({"pk": pk, "sk": sk}))
+
+    def erase_order(self, store_id: str, order_id: str) -> dict[str, int]:
+        """Delete the order, its events and the product-type waits naming it; the order item goes last, so
+        an erasure that stops half-way still finds the order (through ``by_customer``) next time."""
+        pk = order_pk(store_id, order_id)
+        items = self._partition(pk)
+        order = next((item for item in items if item["sk"] == ORDER_SK), None)
+        products = {
+            str(line.get("product_id"))
+            for line in (((order or {}).get("facts") or {}).get("items") or {}).get("items") or []
+            if line.get("product_id")
+        }
+        for product_id in sorted(products):
+            self._delete(f"{store_id}#product#{product_id}", f"{WAITING_PREFIX}{order_id}")
+        events = [item for item in items if item["sk"] != ORDER_SK]
+        for item in events:
+            self._delete(pk, str(item["sk"]))
+        if order is not None:
+            self._delete(pk, ORDER_SK)
+        return {"orders": 1 if order else 0, "order events": len(events)}
+
+    def _quarantine_of(self, store_id: str, order_ids: set[str], email: str) -> list[dict[str, Any]]:
+        """A store's quarantined deliveries about these orders or naming this address (90 days at most)."""
+        address = email.strip().lower()
+        return [
+            item
+            for item in self._partition(f"{store_id}#quarantine")
+            if str(item.get("order_id", "")) in order_ids or address in _body_text(item).lower()
+        ]
+
+    def quarantined_for(self, store_id: str, order_ids: set[str], email: str) -> list[dict[str, Any]]:
+        return [_exported_event(item) for item in self._quarantine_of(store_id, order_ids, email)]
+
+    def erase_quarantined(self, store_id: str, order_ids: set[str], email: str) -> int:
+        found = self._quarantine_of(store_id, order_ids, email)
+        for item in found:
+            self._delete(f"{store_id}#quarantine", str(item["sk"]))
+        return len(found)
+
+
+def _customer_index(write: OrderWrite) -> str | None:
+    """The ``by_customer`` key of an order: its store and the SHA-256 of its address (never the address)."""
+    from functions.customers.store import customer_key
+
+    email = write.order.customer.customer.email if write.order.customer else None
+    return f"{write.store_id}#{customer_key(email)}" if email and email.strip() else None
+
+
+def _body_text(item: dict[str, Any]) -> str:
+    """An event's raw body as text (it is kept gzipped; a body cut at the size limit shows what it can)."""
+    import zlib
+
+    raw = item.get("raw_gzip")
+    raw = getattr(raw, "value", raw)  # boto3 reads binary attributes as ``Binary``
+    if not isinstance(raw, bytes | bytearray):
+        return ""
+    try:
+        data = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(bytes(raw))
+    except zlib.error:
+        return ""
+    return data.decode("utf-8", "replace")
+
+
+def _exported_event(item: dict[str, Any]) -> dict[str, Any]:
+    import json
+
+    text = _body_text(item)
+    try:
+        body: Any = json.loads(text)
+    except ValueError:
+        body = text
+    shown = ("integration", "topic", "event_key", "occurred_at", "received_at", "verification", "notes")
+    return {
+        **{name: item[name] for name in shown if name in item},
+        "quarantined": item.get("quarantined"),
+        "body": body,
+    }

@@ -621,3 +621,36 @@ class OutreachQueue(DynamoAdapter):
                     ":h": _history(CANCELLED, "answered"),
                 },
             )
+
+    # ------------------------------------------------------------------ export and erasure (privacy)
+    def customer_orders(self, store_id: str, email: str) -> list[str]:
+        """Ids of the orders this address was planned requests for (``by_customer``, every page)."""
+        partition = customer_index_key(store_id, email)
+        if partition is None:
+            return []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "by_customer",
+            "KeyConditionExpression": "customer_key = :p",
+            "ExpressionAttributeValues": {":p": {"S": partition}},
+            "ProjectionExpression": "order_id",
+        }
+        found: dict[str, None] = {}
+        with self.calling("reading a customer's requests"):
+            while True:
+                response = self.client.query(**kwargs)
+                found.update({str(item["order_id"]["S"]): None for item in response.get("Items", [])})
+                if "LastEvaluatedKey" not in response:
+                    return list(found)
+                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def erase_order(self, store_id: str, order_id: str) -> dict[str, int]:
+        """Delete every request of the order. A pending one leaves the due index with its item, which is
+        its cancellation; one a sweep holds right now finds its item gone and records nothing."""
+        items = self.for_order(store_id, order_id)
+        pending = 0
+        with self.calling("erasing requests"):
+            for item in items:
+                pending += item.get("status") == PENDING
+                self.client.delete_item(TableName=self.table, Key=self._key(str(item["pk"]), str(item["sk"])))
+        return {"requests": len(items), "pending requests cancelled": pending}

@@ -102,6 +102,18 @@ def _values(answer: Answer, at: datetime, keep: timedelta, current: dict[str, An
     }
 
 
+def _indexed(answer: Answer, request: dict[str, Any]) -> dict[str, Any]:
+    """An answer that names its customer (a store-submitted review) carries ``customer_key``: the store and
+    the SHA-256 of the address (index ``by_customer``), so export and erase find it without its order."""
+    from functions.customers.store import customer_key
+
+    email = str((answer.customer or {}).get("email") or "").strip()
+    if email:
+        request["UpdateExpression"] += ", customer_key = :ckey"
+        request["ExpressionAttributeValues"][":ckey"] = {"S": f"{answer.store_id}#{customer_key(email)}"}
+    return request
+
+
 class ResponseRepository(DynamoAdapter):
     def record(self, answer: Answer, at: datetime, *, keep: timedelta) -> bool:
         """Save the answer; False when it repeats the current one exactly (a double submit).
@@ -131,22 +143,25 @@ class ResponseRepository(DynamoAdapter):
         if current is not None:
             condition = "answers = :seen"
             values[":seen"] = int(current.get("answers", 0))
-        return {
-            "TableName": self.table,
-            "Key": to_item({"pk": answer.pk, "sk": answer.sk}),
-            "UpdateExpression": (
-                "SET store_id = :store, order_id = :order, outreach_id = :outreach, "
-                "product_id = :product, kind = :kind, score = :score, #comment = :comment, "
-                "locale = :locale, channel = :channel, token_id = :token, responded_at = :now, "
-                "store_month = :month, responded_key = :key, "
-                "first_responded_at = if_not_exists(first_responded_at, :now), "
-                "history = :history, answers = :count, customer = :customer, product_name = :pname, "
-                "expires_at = :expires"
-            ),
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": {"#comment": "comment"},
-            "ExpressionAttributeValues": {k: to_value(v) for k, v in values.items()},
-        }
+        return _indexed(
+            answer,
+            {
+                "TableName": self.table,
+                "Key": to_item({"pk": answer.pk, "sk": answer.sk}),
+                "UpdateExpression": (
+                    "SET store_id = :store, order_id = :order, outreach_id = :outreach, "
+                    "product_id = :product, kind = :kind, score = :score, #comment = :comment, "
+                    "locale = :locale, channel = :channel, token_id = :token, responded_at = :now, "
+                    "store_month = :month, responded_key = :key, "
+                    "first_responded_at = if_not_exists(first_responded_at, :now), "
+                    "history = :history, answers = :count, customer = :customer, product_name = :pname, "
+                    "expires_at = :expires"
+                ),
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": {"#comment": "comment"},
+                "ExpressionAttributeValues": {k: to_value(v) for k, v in values.items()},
+            },
+        )
 
     def get(self, store_id: str, order_id: str, sk: str) -> dict[str, Any] | None:
         with self.calling("reading an answer"):
@@ -230,3 +245,34 @@ class ResponseRepository(DynamoAdapter):
             if written and retention.keep_until(self, item, written + keep, "keeping an answer"):
                 changed += 1
         return changed
+
+    # ------------------------------------------------------------------ export and erasure (privacy)
+    def customer_orders(self, store_id: str, email: str) -> list[str]:
+        """Orders of the answers that name this address themselves (store-submitted reviews)."""
+        from functions.customers.store import customer_key
+
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "by_customer",
+            "KeyConditionExpression": "customer_key = :c",
+            "ExpressionAttributeValues": {":c": {"S": f"{store_id}#{customer_key(email)}"}},
+        }
+        found: dict[str, None] = {}
+        with self.calling("reading a customer's answers"):
+            while True:
+                response = self.client.query(**kwargs)
+                found.update({str(item["order_id"]["S"]): None for item in response.get("Items", [])})
+                if "LastEvaluatedKey" not in response:
+                    return list(found)
+                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def erase_order(self, store_id: str, order_id: str) -> int:
+        """Delete every answer given about the order, their history with them (the counters keep the counts:
+        insights ignore removed items)."""
+        answers = self.for_order(store_id, order_id)
+        with self.calling("erasing answers"):
+            for answer in answers:
+                self.client.delete_item(
+                    TableName=self.table, Key=to_item({"pk": str(answer["pk"]), "sk": str(answer["sk"])})
+                )
+        return len(answers)

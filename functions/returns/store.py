@@ -276,6 +276,35 @@ class ReturnRepository(DynamoAdapter):
                 changed += 1
         return changed
 
+    # ------------------------------------------------------------------ export and erasure (privacy)
+    def of_order(self, store_id: str, order_id: str) -> list[dict[str, Any]]:
+        """The return requests of an order (index ``by_order``, every page), without their steps."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "by_order",
+            "KeyConditionExpression": "order_key = :o",
+            "ExpressionAttributeValues": {":o": {"S": f"{store_id}#{order_id}"}},
+        }
+        found: list[dict[str, Any]] = []
+        with self.calling("reading an order's returns"):
+            while True:
+                response = self.client.query(**kwargs)
+                found.extend(from_item(item) for item in response.get("Items", []))
+                if "LastEvaluatedKey" not in response:
+                    return found
+                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def erase(self, store_id: str, return_id: str) -> int:
+        """Delete the request and its whole audit trail (the refund itself stays in the store's books)."""
+        request, steps = self.get(store_id, return_id)
+        items = ([request] if request else []) + steps
+        with self.calling("erasing a return"):
+            for item in items:
+                self.client.delete_item(
+                    TableName=self.table, Key=to_item({"pk": str(item["pk"]), "sk": str(item["sk"])})
+                )
+        return len(items)
+
 
 def wait_shard(return_id: str) -> str:
     """The ``waiting`` index shard of a request (its id's last four hex digits, spread over ``SHARDS``)."""

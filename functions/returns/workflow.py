@@ -59,3 +59,20 @@ class StepFunctionsWorkflow:
             logger.warning("could not time out a return task", extra={"error": aws.error_code(failure)})
             return False
         return True
+
+    def stop(self, name: str, cause: str) -> bool:
+        """Stop the execution ``name`` if it still runs (the customer's data is being erased); whether one
+        was running. An execution that never existed or has ended is left as it is."""
+        from botocore.exceptions import ClientError
+
+        arn = f"{self.state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
+        try:
+            status = self.client.describe_execution(executionArn=arn)["status"]
+            if status != "RUNNING":
+                return False
+            self.client.stop_execution(executionArn=arn, error="CustomerDataErased", cause=cause)
+        except ClientError as error:
+            if aws.error_code(error) == "ExecutionDoesNotExist":
+                return False
+            raise aws.domain_error(error, "stopping a return workflow") from error
+        return True

@@ -72,3 +72,26 @@ class PowertoolsOnce:
             return apply(event=event, work=work)
         except IdempotencyAlreadyInProgressError:
             raise InProgress("this event is being processed right now") from None
+
+    def forget(self, store_id: str, integration: str, event_key: str) -> bool:
+        """Delete the record of one delivery (its outcome may name the order); whether there was one.
+
+        The record's id is Powertools' own: ``webhook#`` and the MD5 of the event identity's JSON
+        (``[store_id, integration, event_key]``, keys sorted), as ``_get_hashed_idempotency_key`` makes it.
+        """
+        import hashlib
+        import json
+
+        from functions.shared import aws
+
+        identity = json.dumps([store_id, integration, event_key], sort_keys=True)
+        record = f"webhook#{hashlib.md5(identity.encode(), usedforsecurity=False).hexdigest()}"
+        from botocore.exceptions import ClientError
+
+        try:
+            response = aws.dynamodb().delete_item(
+                TableName=self.table, Key={"id": {"S": record}}, ReturnValues="ALL_OLD"
+            )
+        except ClientError as error:
+            raise aws.domain_error(error, "erasing a delivery record") from error
+        return bool(response.get("Attributes"))
