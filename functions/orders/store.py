@@ -579,8 +579,13 @@ class OrderRepository(DynamoAdapter):
         return [_exported_event(item) for item in self._quarantine_of(store_id, order_ids, email)]
 
     def erase_quarantined(self, store_id: str, order_ids: set[str], email: str) -> int:
+        """Delete those deliveries, and the copy each keeps in its order's events when its order is known
+        (an order that may not be the customer's: only the delivery that names them goes)."""
         found = self._quarantine_of(store_id, order_ids, email)
         for item in found:
+            if item.get("order_id"):
+                event = f"EVENT#{item.get('integration', '')}#{item.get('event_key', '')}"
+                self._delete(order_pk(store_id, str(item["order_id"])), event)
             self._delete(f"{store_id}#quarantine", str(item["sk"]))
         return len(found)
 

@@ -106,6 +106,8 @@ def live(shop: Shop, world: World, email: str = EMAIL, order: str = ORDER, revie
         },
     )
     assert submitted.status == 200, submitted.text
+    broken = {"id": 5000000000000099173, "email": email, "line_items": "not a list"}  # authentic, unusable
+    assert shop.shopify("orders/updated", broken, f"evt-broken-{order}").json["status"] == "quarantined"
     unsubscribe = (
         dict(request["headers"])["List-Unsubscribe"].split(">")[0].removeprefix("<https://care.example.com")
     )
@@ -397,6 +399,8 @@ def test_the_export_of_a_customer_holds_everything_about_them(world: World) -> N
     [returned] = order["returns"]
     assert returned["status"] == "awaiting the item" and returned["audit_trail"]
     assert "task_token" not in json.dumps(document)
+    [quarantined] = document["quarantined_deliveries"]
+    assert quarantined["body"]["email"] == EMAIL and quarantined["quarantined"]
     assert orders[REVIEWED]["answers"][0]["channel"] == "store"
     assert "someone.else" not in json.dumps(document)
 
