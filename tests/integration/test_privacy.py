@@ -505,3 +505,26 @@ def test_an_owner_exports_and_erases_in_the_workspace_and_staff_cannot(world: Wo
     kept = export(world, shop)
     assert kept["orders"] == []
     assert [entry["requested_by"] for entry in kept["erasure"]["history"]] == [f"owner@{shop.id}.example.com"]
+
+
+def test_the_readable_export_of_an_erased_customer_is_in_the_stores_language(world: World) -> None:
+    # Given an Arabic-speaking store that erased a customer
+    config = store_config("privacy-ar", world.desk.url)
+    config["default_locale"] = "ar"
+    shop = Shop(world, "privacy-ar", config)
+    shop.create()
+    shop.delivered("PRIV-AR", [TOUR], email=EMAIL, days_ago=0, customer=customer())
+    erase(world, shop)
+    # When the store asks for the readable export
+    page = world.call(
+        "POST",
+        f"/v1/stores/{shop.id}/customers/export",
+        query={"format": "html"},
+        json_body={"email": EMAIL},
+        headers=bearer(shop.admin_key),
+    )
+    # Then it is right-to-left, in Arabic, and says only that the customer was erased
+    assert page.status == 200 and 'dir="rtl"' in page.text
+    assert "\u0627\u0644\u0628\u064a\u0627\u0646\u0627\u062a" in page.text  # "the data", in the title
+    assert "\u062a\u0645 \u0627\u0644\u0645\u062d\u0648" in page.text  # "erased"
+    assert "PRIV-AR" not in page.text and NAME not in page.text
