@@ -10,7 +10,8 @@ run leaves, and it agrees with incremental counting. It reads:
 * Returns by a paginated Scan filtered on the store: the table has no per-store index and this offline,
   operator-run rebuild is its only reader that needs one (see the notes in docs).
 
-Counts only what the tables still hold: outreach items leave the table after two years (TTL).
+Counts only what the tables still hold: items leave them after the store's ``retention`` (TTL, decision
+81), so weeks older than that are rebuilt smaller than incremental counting left them.
 Stream records that arrive while it runs may be lost or counted twice; run it when the store is quiet.
 """
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from functions.insights.ports import Ports
     from functions.stores.models import Store
 
-LOOK_BACK = timedelta(days=760)  # at least this far back (outreach is kept 730 days), or to the store's start
+LOOK_BACK = timedelta(days=760)  # at least this far back, or to the store's start
 EVERY_ANSWER = 10**9  # no limit: a month's answers are all read
 
 
