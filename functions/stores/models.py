@@ -549,7 +549,11 @@ class StoreConfig(Strict):
         }
         for kind, (needed, why) in needs.items():
             kept: timedelta = getattr(self.retention, kind)
-            if kept < needed:
+            if kept < needed and kind not in self.retention.model_fields_set:
+                # A length the store did not write never deletes what its own flows still need (a stored
+                # configuration with extreme delays stays valid): the default is raised to fit.
+                object.__setattr__(self, "retention", self.retention.model_copy(update={kind: needed}))
+            elif kept < needed:
                 raise Unfit(
                     kept,
                     f"is shorter than the store's own flows need (for {why})",

@@ -144,3 +144,20 @@ def test_the_settings_page_shows_each_retention_in_its_own_section_in_the_stores
         key = f"ws_cfg_{name.split('.')[1]}"
         assert row.label == t(key) != key
     assert rows["retention.answers"].value == Formats(locale, "UTC").exact(timedelta(days=365))
+
+
+def test_a_default_the_store_did_not_write_grows_to_what_its_flows_need_instead_of_refusing() -> None:
+    # Given a stored configuration with the longest delays there are and no retention section
+    config = minimal_store_config()
+    config["outreach"] = {
+        "default": {"review_delay": "P365D", "reminder_delay": "P365D"},
+        "transit_time": "P365D",
+        "max_lateness": "P365D",
+    }
+
+    # When it is read
+    kept = StoreConfig.model_validate(config).retention
+
+    # Then it still loads, and its orders are kept until its last request could go out
+    assert kept.orders == timedelta(days=1460)
+    assert kept.answers == timedelta(days=730)
