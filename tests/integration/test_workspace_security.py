@@ -586,11 +586,13 @@ def test_a_decided_return_leaves_the_inbox(api: ApiClient, stores: Stores) -> No
 def test_every_status_change_keeps_the_attention_index_in_step(stores: Stores) -> None:
     """The sparse index holds exactly the returns that need a person, whoever changes the status."""
     from functions.returns.models import Status
+    from functions.stores.models import Retention
 
     repository = adapters().returns
     base = {"store_id": A, "order_id": "O-1", "requested_at": clock.isoformat(clock.now())}
-    assert repository.create({**base, "return_id": "ret-a", "status": Status.REQUESTED})
-    assert repository.create({**base, "return_id": "ret-b", "status": Status.AWAITING_APPROVAL})
+    kept = Retention().returns
+    assert repository.create({**base, "return_id": "ret-a", "status": Status.REQUESTED}, keep=kept)
+    assert repository.create({**base, "return_id": "ret-b", "status": Status.AWAITING_APPROVAL}, keep=kept)
     assert [r["return_id"] for r in repository.needing_attention(A)] == ["ret-b"]
 
     repository.update(A, "ret-a", {"status": Status.REFUND_FAILED, "refund_problem": "HTTP 500"})
