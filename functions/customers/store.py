@@ -192,12 +192,15 @@ class CustomerRepository(DynamoAdapter):
         data = from_item(item)
         return {name: value for name, value in data.items() if name not in {"pk", "sk"}}
 
-    def begin_erasure(self, store_id: str, email: str, by: str, erasure_id: str) -> dict[str, Any]:
+    def begin_erasure(
+        self, store_id: str, email: str, by: str, erasure_id: str, order_ids: list[str]
+    ) -> dict[str, Any]:
         """Write the erasure record first, suppression included, so no email goes out from now on.
 
         An erasure still in progress (an earlier call stopped half-way) is continued: it keeps its id and
-        its start. The suppression kept is the profile's own (unsubscribed, bounced, complained) or
-        ``erased``; a kept suppression is never replaced.
+        its start, and ``order_ids`` joins the orders it had found (the record remembers them until it is
+        closed: a step may delete the last index entry that found an order). The suppression kept is the
+        profile's own (unsubscribed, bounced, complained) or ``erased``; a kept suppression is never replaced.
         """
         key = customer_key(email)
         now = clock.isoformat(clock.now())
@@ -212,7 +215,8 @@ class CustomerRepository(DynamoAdapter):
                 "erasure_id = if_not_exists(erasure_id, :id), "
                 "requested_at = if_not_exists(requested_at, :now), "
                 "requested_by = if_not_exists(requested_by, :by), #status = :in_progress, "
-                "steps_done = if_not_exists(steps_done, :none)",
+                "steps_done = if_not_exists(steps_done, :none)"
+                + (" ADD order_ids :orders" if order_ids else ""),
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
                     ":store": {"S": store_id},
@@ -222,6 +226,7 @@ class CustomerRepository(DynamoAdapter):
                     ":by": {"S": by},
                     ":in_progress": {"S": IN_PROGRESS},
                     ":none": {"L": []},
+                    **({":orders": {"SS": sorted(set(order_ids))}} if order_ids else {}),
                 },
                 ReturnValues="ALL_NEW",
             )
@@ -257,7 +262,7 @@ class CustomerRepository(DynamoAdapter):
                 Key=self._kept_key(store_id, customer_key(email)),
                 UpdateExpression="SET #status = :done, finished_at = :now, "
                 "history = list_append(if_not_exists(history, :none), :entry) "
-                "REMOVE erasure_id, requested_at, requested_by, steps_done",
+                "REMOVE erasure_id, requested_at, requested_by, steps_done, order_ids",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={

@@ -5,12 +5,12 @@ The customer is found through the owners' access patterns, never a scan: their o
 of the address), and from each order its requests, answers, flags (their ids derive from the answer's key),
 returns (index ``by_order``) and the deliveries that named it.
 
-An erasure writes its record first (the suppression it keeps takes effect at once), then works one
-capability at a time, recording each step as done, and closes the record last. Every step deletes what
-it still finds and nothing else, so a second call erases what a first one left (a crash half-way, or data
-that arrived since) and changes nothing otherwise. The order items go last but one: until then an
-interrupted erasure still finds every order it has not finished. Every key starts with the store's id,
-so nothing of another store is read or touched.
+An erasure writes its record first (the suppression it keeps takes effect at once, and the orders it
+found are remembered until it closes, since a step may delete the last index entry that found an order),
+then works one capability at a time, recording each step as done, and closes the record last. Every step
+deletes what it still finds and nothing else, so a second call erases what a first one left (a crash
+half-way, or data that arrived since) and changes nothing otherwise. Every key starts with the store's
+id, so nothing of another store is read or touched.
 """
 
 from __future__ import annotations
@@ -179,7 +179,8 @@ def _customer(ports: Ports, store_id: str, ids: list[str], email: str) -> dict[s
     return {"customer records": ports.customers.erase_profile(store_id, email)}
 
 
-# In this order: what is found through an order before the order, the order items last but one.
+# In this order: what is found through an order (its flags through its answers, its delivery records
+# through its events) before what finds it; the profile last.
 STEPS: tuple[tuple[str, Step], ...] = (
     ("returns", _returns),
     ("flags", _flags),
@@ -209,9 +210,10 @@ class Erased:
 def erase(ports: Ports, store: Store, email: str, by: str) -> Erased:
     """Erase the customer from the store: record first, then each capability, then close the record."""
     address = checked_email(email)
-    record = ports.customers.begin_erasure(store.id, address, by, "era-" + secrets.token_hex(8))
+    found = order_ids(ports, store.id, address)
+    record = ports.customers.begin_erasure(store.id, address, by, "era-" + secrets.token_hex(8), found)
     resumed = bool(record.get("steps_done"))  # an earlier call stopped half-way: this one finishes it
-    ids = order_ids(ports, store.id, address)
+    ids = sorted(set(found) | set(record.get("order_ids") or []))  # and what that call had found
     removed: dict[str, int] = {}
     for name, step in STEPS:
         counts = step(ports, store.id, ids, address)
