@@ -353,3 +353,34 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     spam = sys.modules.get("tests.spam")
     if spam is not None:
         spam.stop()
+
+
+_STARTED = __import__("time").time()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Add up the audit's counts: tests/browser/test_audit.py writes one report per locale it judged."""
+    import json
+    from pathlib import Path
+
+    reports = Path(__file__).resolve().parents[1] / "build" / "audit"
+    judged = [
+        json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted(reports.glob("*.json"))
+        if path.stat().st_mtime >= _STARTED
+    ]
+    if not judged:
+        return
+    terminalreporter.section("audit of every email and page")
+    for report in judged:
+        terminalreporter.line(
+            f"{report['locale']}: {report['emails']} emails and {report['pages']} pages, "
+            f"{report['renders']} renders, {report['violations']} axe violations, "
+            f"{len(report['problems'])} problems, max SpamAssassin {report['max_spam_score'] + 0.0:.1f}"
+        )
+    terminalreporter.line(
+        f"all: {sum(r['renders'] for r in judged)} renders in {len(judged)} locales, "
+        f"{sum(r['violations'] for r in judged)} axe violations, "
+        f"{sum(len(r['problems']) for r in judged)} problems, "
+        f"max SpamAssassin {max(r['max_spam_score'] for r in judged) + 0.0:.1f}"
+    )
