@@ -92,7 +92,7 @@ class CustomerRepository(DynamoAdapter):
                         profile = from_item(item)
                 request = response.get("UnprocessedKeys") or {}
         if kept and kept.get("suppressed") and not (profile or {}).get("suppressed"):
-            return {**(profile or {}), "suppressed": kept["suppressed"]}
+            return {**(profile or {}), "suppressed": kept["suppressed"], "erased": True}
         return profile
 
     def suppress(self, store_id: str, email: str, reason: str, detail: str = "") -> None:

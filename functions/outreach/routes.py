@@ -76,10 +76,11 @@ def unsubscribe_page(token: str) -> Any:
     except tokens.TokenError as error:
         return _invalid(error)
     suppressed = (context["profile"].get("suppressed") or {}).get("reason")
+    done = suppressed == Suppression.UNSUBSCRIBED or context["profile"].get("erased")
     return _page(
         200,
         "pages/unsubscribe.html",
-        state="done" if suppressed == Suppression.UNSUBSCRIBED else "ask",
+        state="done" if done else "ask",
         **context,
         title=context["t"]("unsubscribe_title"),
     )
@@ -93,7 +94,9 @@ def unsubscribe(token: str) -> Any:
         return _invalid(error)
     profile = context["profile"]
     email = str(profile.get("email") or "")
-    if email:
+    if profile.get("erased"):
+        pass  # erased: never emailed again already, and nothing new is written about the address
+    elif email:
         _customers().suppress(context["store"].id, email, Suppression.UNSUBSCRIBED, "one-click")
     else:
         # Never emailed through this record (should not happen): suppress by key alone.
@@ -111,11 +114,11 @@ def resubscribe(token: str) -> Any:
         context = _context(token)
     except tokens.TokenError as error:
         return _invalid(error)
-    _customers().resubscribe(context["store"].id, str(context["token"].claims.get("c", "")))
+    lifted = _customers().resubscribe(context["store"].id, str(context["token"].claims.get("c", "")))
     return _page(
         200,
         "pages/unsubscribe.html",
-        state="resubscribed",
+        state="done" if context["profile"].get("erased") and not lifted else "resubscribed",
         **context,
         title=context["t"]("resubscribe_done_title"),
     )

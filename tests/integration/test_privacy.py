@@ -258,9 +258,13 @@ def test_erasing_a_customer_leaves_nothing_in_any_table_but_the_suppression_hash
     assert set(before.hits) >= {"address", "address hash", "name", "order", "reviewed order"}
     assert any(label.startswith("token ") for label in before.hits), "no token id was stored: a weak proof"
 
-    # When the store erases them
+    # When the store erases them, and later their old email's unsubscribe link is opened and posted
     result = erase(world, shop)
     world.pump.pump_until_quiet()  # the removals reach the stream consumers (which ignore them)
+    assert "resubscribe" not in world.call("GET", lived.unsubscribe).text
+    unsubscribed(world, lived.unsubscribe)
+    refused = world.form(lived.unsubscribe + "/resubscribe", {})
+    assert refused.status == 200 and "resubscribe" not in refused.text
 
     # Then no attribute of any item in any table names them, their orders or their tokens
     kept_hash = composition.adapters().customers.kept_hash(shop.id, customer_key(EMAIL))
