@@ -199,3 +199,37 @@ def test_rotating_the_admin_key_locks_out_the_old_one_at_once(
     assert admin_get(devstack, f"/v1/stores/{store_id}", new).status_code == 200
     own = admin_get(devstack, f"/v1/stores/{store_id}/history", new).json()["history"]
     assert [entry["action"] for entry in own] == ["rotate-admin-key", "create"]
+
+
+def test_an_operator_shortens_a_retention_and_applies_it_to_what_the_store_holds(
+    devstack: DevStackProcess, cli_shop: dict[str, Any]
+) -> None:
+    # Given a store whose owner wants answers kept one year instead of two
+    config = {**cli_shop["config"], "retention": {"answers": "P365D"}}
+    store_id = config["id"]
+
+    # When the operator updates it and applies the retention
+    updated = ok(cli(devstack, "store", "update", "--config", write_config(devstack, config), "--yes"))
+    applied = ok(cli(devstack, "store", "apply-retention", store_id))
+
+    # Then the difference names the setting, the store shows it, and the command says what it changed
+    assert 'retention.answers: "P2Y" -> "P1Y"' in updated  # the diff reads whole years as years
+    shown = yaml.safe_load(ok(cli(devstack, "store", "show", store_id)))
+    assert shown["config"]["retention"] == {
+        "orders": "P3Y",
+        "answers": "P1Y",
+        "returns": "P7Y",
+    }  # 365-day years
+    assert f"Applied the retention of store {store_id}" in applied
+    assert "0 orders, 0 requests, 0 answers, 0 flags, 0 returns" in applied  # a new store holds nothing yet
+
+
+def test_a_retention_out_of_range_is_refused_naming_the_setting(
+    devstack: DevStackProcess, cli_shop: dict[str, Any]
+) -> None:
+    config = {**cli_shop["config"], "retention": {"orders": "P30D"}}
+    refused = cli(devstack, "store", "update", "--config", write_config(devstack, config), "--yes")
+    assert refused.returncode != 0
+    assert 'retention.orders: "P30D" is too short; use a duration from P90D to P3650D' in (
+        refused.stdout + refused.stderr
+    )
