@@ -47,24 +47,28 @@ def ttl_attribute(client: Any, table: str) -> str | None:
     return str(name) if name else None
 
 
-def _key_names(client: Any, table: str) -> list[str]:
-    schema = client.describe_table(TableName=table)["Table"]["KeySchema"]
-    return [str(part["AttributeName"]) for part in schema]
+def _shape(client: Any, table: str) -> tuple[list[str], bool]:
+    """The table's key attribute names, and whether it has a stream (only then is a deletion remembered)."""
+    described = client.describe_table(TableName=table)["Table"]
+    streamed = bool((described.get("StreamSpecification") or {}).get("StreamEnabled"))
+    return [str(part["AttributeName"]) for part in described["KeySchema"]], streamed
 
 
 def _expired(client: Any, table: str, attribute: str, now: datetime) -> Iterable[dict[str, Any]]:
+    """Items whose TTL attribute is a number from five years back to ``now`` (compared here: moto's filter
+    would fail on a string where DynamoDB's simply does not match)."""
+    newest, oldest = int(now.timestamp()), int((now - NEVER_BEFORE).timestamp())
     kwargs: dict[str, Any] = {
         "TableName": table,
-        "FilterExpression": "#ttl BETWEEN :oldest AND :now",
+        "FilterExpression": "attribute_exists(#ttl)",
         "ExpressionAttributeNames": {"#ttl": attribute},
-        "ExpressionAttributeValues": {
-            ":oldest": {"N": str(int((now - NEVER_BEFORE).timestamp()))},
-            ":now": {"N": str(int(now.timestamp()))},
-        },
     }
     while True:
         response = client.scan(**kwargs)
-        yield from response.get("Items", [])
+        for item in response.get("Items", []):
+            number = item[attribute].get("N")
+            if number is not None and oldest <= float(number) <= newest:
+                yield item
         if "LastEvaluatedKey" not in response:
             return
         kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -80,11 +84,12 @@ def expire(tables: Iterable[str], now: datetime, client: Any = None) -> dict[str
         attribute = ttl_attribute(client, table)
         if attribute is None:
             continue
-        names = _key_names(client, table)
+        names, streamed = _shape(client, table)
         for item in list(_expired(client, table, attribute, now)):
             key = {name: item[name] for name in names}
-            with _lock:
-                _deleted[(table, _key_text(key))] = _deleted.get((table, _key_text(key)), 0) + 1
+            if streamed:
+                with _lock:
+                    _deleted[(table, _key_text(key))] = _deleted.get((table, _key_text(key)), 0) + 1
             try:
                 client.delete_item(
                     TableName=table,

@@ -227,3 +227,39 @@ def test_only_the_operator_applies_a_retention(world: World) -> None:
         "POST", f"/v1/admin/stores/{shop.id}/retention/apply", headers=bearer(shop.admin_key)
     )
     assert refused.status == 401, refused.text
+
+
+def test_the_local_expiry_deletes_what_aws_ttl_would_and_nothing_else(frozen: Provisioned) -> None:
+    import boto3
+
+    from aftercare.devstack import expiry
+
+    # Given items of a TTL table: expired, due later, a string, no expiry, and one expired six years ago
+    client = boto3.client("dynamodb")
+    table = frozen.tables["WorkspaceTable"]
+    now = int(clock.now().timestamp())
+    values: dict[str, dict[str, str] | None] = {
+        "expired": {"N": str(now - 10)},
+        "due-now": {"N": str(now)},
+        "later": {"N": str(now + 10)},
+        "text": {"S": str(now - 10)},
+        "none": None,
+        "ancient": {"N": str(now - 6 * 365 * DAY)},
+    }
+    for name, value in values.items():
+        item = {"pk": {"S": "expiry-test"}, "sk": {"S": name}}
+        if value is not None:
+            item["expires_at"] = value
+        client.put_item(TableName=table, Item=item)
+
+    # When the local stack expires items at this moment
+    deleted = expiry.expire([table, frozen.tables["StoresTable"]], clock.now())
+
+    # Then exactly what DynamoDB's TTL deletes is gone: a number at most now, within five years
+    left = client.query(
+        TableName=table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "expiry-test"}},
+    )["Items"]
+    assert sorted(item["sk"]["S"] for item in left) == ["ancient", "later", "none", "text"]
+    assert deleted == {table: 2}  # a table without TTL (Stores) is left alone
