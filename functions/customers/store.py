@@ -95,8 +95,24 @@ class CustomerRepository(DynamoAdapter):
             return {**(profile or {}), "suppressed": kept["suppressed"], "erased": True}
         return profile
 
+    def _erased(self, store_id: str, key: str) -> bool:
+        """Whether this customer was erased (their kept item exists): they are suppressed for good already."""
+        with self.calling("reading an erasure record"):
+            found = self.client.get_item(
+                TableName=self.table,
+                Key=self._kept_key(store_id, key),
+                ConsistentRead=True,
+                ProjectionExpression="pk",
+            )
+        return "Item" in found
+
     def suppress(self, store_id: str, email: str, reason: str, detail: str = "") -> None:
-        """Stop every email to this address from this store (unsubscribe, bounce, complaint)."""
+        """Stop every email to this address from this store (unsubscribe, bounce, complaint).
+
+        An erased customer is suppressed already: nothing is written (a late bounce would otherwise store
+        the address again)."""
+        if self._erased(store_id, customer_key(email)):
+            return
         now = clock.isoformat(clock.now())
         self._update(
             "suppressing a customer",
@@ -112,6 +128,8 @@ class CustomerRepository(DynamoAdapter):
 
     def suppress_key(self, store_id: str, key: str, reason: str) -> None:
         """Suppress a customer known only by key (an unsubscribe link for a record without an email)."""
+        if self._erased(store_id, key):
+            return
         now = clock.isoformat(clock.now())
         self._update(
             "suppressing a customer",

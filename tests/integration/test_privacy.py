@@ -144,6 +144,22 @@ def later(world: World, delta: timedelta) -> None:
     world.pump.pump_until_quiet()
 
 
+def late_bounce(shop: Shop, email: str) -> Any:
+    """What SES publishes (through SNS) when an earlier email to ``email`` bounces for good."""
+    from aftercare.devstack.lambdas import LocalLambdaContext
+    from app import ses_events  # the packaged handler, as Lambda calls it
+
+    notification = {
+        "eventType": "Bounce",
+        "bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": email}]},
+        "mail": {"tags": {"store": [shop.id], "kind": ["review"]}, "destination": [email]},
+    }
+    return ses_events(
+        {"Records": [{"Sns": {"Message": json.dumps(notification)}}]},
+        LocalLambdaContext(function_name="ses_events"),
+    )
+
+
 def erase(world: World, shop: Shop, email: str = EMAIL) -> Any:
     response = world.call(
         "POST",
@@ -265,6 +281,7 @@ def test_erasing_a_customer_leaves_nothing_in_any_table_but_the_suppression_hash
     unsubscribed(world, lived.unsubscribe)
     refused = world.form(lived.unsubscribe + "/resubscribe", {})
     assert refused.status == 200 and "resubscribe" not in refused.text
+    assert late_bounce(shop, EMAIL) == {"suppressed": 1}  # SES reports a bounce of an earlier email
 
     # Then no attribute of any item in any table names them, their orders or their tokens
     kept_hash = composition.adapters().customers.kept_hash(shop.id, customer_key(EMAIL))
