@@ -354,7 +354,7 @@ class OrderRepository(DynamoAdapter):
             },
             self._order_put(write, now),
             *self.outreach.plan_writes(plan),
-            *(self._waiting_put(write.store_id, product_id, order_id, now) for product_id in waiting),
+            *(self._waiting_put(write, product_id, now) for product_id in waiting),
         ]
         self._transact(items)
 
@@ -396,14 +396,16 @@ class OrderRepository(DynamoAdapter):
                     raise ConcurrentChange() from error
             raise aws.domain_error(error, "saving an order") from error
 
-    def _waiting_put(self, store_id: str, product_id: str, order_id: str, now: datetime) -> dict[str, Any]:
-        """This order was planned without the product's type; re-plan it when the type is learnt."""
+    def _waiting_put(self, write: OrderWrite, product_id: str, now: datetime) -> dict[str, Any]:
+        """This order was planned without the product's type; re-plan it when the type is learnt. The marker
+        names the order, so it never outlives the order's own retention."""
+        order_id = write.order.order_id
         item = {
-            "pk": f"{store_id}#product#{product_id}",
+            "pk": f"{write.store_id}#product#{product_id}",
             "sk": f"{WAITING_PREFIX}{order_id}",
             "order_id": order_id,
             "since": clock.isoformat(now),
-            "expires_at": clock.epoch_seconds(now + WAITING_RETENTION),
+            "expires_at": clock.epoch_seconds(now + min(WAITING_RETENTION, write.keep)),
         }
         return {"Put": {"TableName": self.table, "Item": to_item(item)}}
 
