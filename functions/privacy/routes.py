@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from functions.shared.http import PAGE_HEADERS, ApiError, json_response, parse_json_body, route
 from functions.shared.lazy import lazy_module
@@ -32,12 +31,6 @@ else:
 blueprint = Blueprint(__name__)
 OPERATOR, STORE_ADMIN = "operator", "store admin key"
 FORMATS = ("json", "html")
-
-
-class CustomerRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    email: str = Field(max_length=320, description="The customer's email address")
 
 
 def _unauthorized(error: stores.AuthError) -> ApiError:
@@ -69,6 +62,8 @@ def _as_operator(store_id: str) -> Store:
 
 
 def _email() -> str:
+    from functions.privacy.models import CustomerRequest
+
     body = parse_json_body(blueprint.current_request.raw_body, CustomerRequest)
     try:
         return service.checked_email(body.email)
