@@ -7,6 +7,11 @@ slows them alike and the ratio stays fair. Cases: an order's first event (``orde
 20 line items, a quarter of them without a product type) and a next event about the 1-item order
 (``order.updated``, which re-plans it). Goal: app CPU ≤ 3 times the baseline and ≤ 3 DynamoDB calls per
 webhook with 1 item; the 20-item case shows how the cost grows with line items.
+
+Each webhook's DynamoDB calls are also timed on their own (botocore's work from building the request to
+parsing the answer, in this process): a case can never cost less than its calls plus the Chalice work of
+the baseline (the baseline's CPU without its PutItem). That floor, over the baseline, is what the case
+would cost with no code of Aftercare's at all; above 3, the goal needs fewer calls, not faster code.
 """
 
 from __future__ import annotations
@@ -43,16 +48,40 @@ def _baseline_app(table: str) -> Any:
     return app
 
 
-def _measure(cases: dict[str, Any], rounds: int) -> dict[str, tuple[list[float], list[float]]]:
+class CallClock:
+    """CPU time spent inside a client's calls (from parameter building to the parsed answer)."""
+
+    def __init__(self) -> None:
+        self.spent = 0.0
+        self._started = 0.0
+
+    def attach(self, client: Any, service: str) -> None:
+        def start(**kwargs: Any) -> None:
+            self._started = time.process_time()
+
+        def stop(**kwargs: Any) -> None:
+            self.spent += time.process_time() - self._started
+
+        client.meta.events.register(f"before-parameter-build.{service}.*", start)
+        client.meta.events.register(f"after-call.{service}.*", stop)
+        client.meta.events.register(f"after-call-error.{service}.*", stop)
+
+
+Samples = dict[str, tuple[list[float], list[float], list[float]]]  # CPU, wall, CPU inside DynamoDB calls
+
+
+def _measure(cases: dict[str, Any], rounds: int, calls: CallClock) -> Samples:
     """CPU and wall milliseconds of each case, the cases taking turns within every round."""
-    samples: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in cases}
+    samples: Samples = {name: ([], [], []) for name in cases}
     for index in range(WARMUP + rounds):
         for name, call in cases.items():
+            calls.spent = 0.0
             started_cpu, started_wall = time.process_time(), time.perf_counter()
             call(index)
             if index >= WARMUP:
                 samples[name][0].append((time.process_time() - started_cpu) * 1000)
                 samples[name][1].append((time.perf_counter() - started_wall) * 1000)
+                samples[name][2].append(calls.spent * 1000)
     return samples
 
 
@@ -77,9 +106,12 @@ def run() -> dict[str, Any]:
         provisioned = provision_local("bench")
         counter = CallCounter()
         counter.attach(aws.dynamodb(), "dynamodb")
+        call_clock = CallClock()
+        call_clock.attach(aws.dynamodb(), "dynamodb")
         client = ApiClient(application.app)
         secret = create_store(provisioned, "bench-shop")["webhook_secrets"]["generic"]
         calls: dict[str, Counter[str]] = {name: Counter() for name in CASES}
+        slow: Counter[str] = Counter()
 
         def webhook(name: str) -> Any:
             event_type, items, prefix = CASES[name]
@@ -92,7 +124,11 @@ def run() -> dict[str, Any]:
                 response = client.post(
                     "/webhooks/bench-shop/events", body=raw, headers=generic_headers([secret], raw)
                 )
-                assert response.status == 200 and response.json["status"] == "accepted", response.text
+                assert response.status == 200, response.text
+                # "duplicate": moto answered the transaction after the client's read timeout and the
+                # client's retry found its own write (real DynamoDB dedupes it by its request token)
+                assert response.json["status"] in {"accepted", "duplicate"}, response.text
+                slow[name] += response.json["status"] == "duplicate"
                 if index >= WARMUP:  # the first ones also read the store and its secrets (then cached)
                     calls[name].update(counter.calls - before)
 
@@ -104,17 +140,27 @@ def run() -> dict[str, Any]:
         def baseline(index: int) -> None:
             assert baseline_client.post("/put", body=payload).status == 200
 
-        samples = _measure({"baseline_one_putitem": baseline, **{n: webhook(n) for n in CASES}}, ROUNDS)
+        cases = {"baseline_one_putitem": baseline, **{n: webhook(n) for n in CASES}}
+        samples = _measure(cases, ROUNDS, call_clock)
 
     figures: dict[str, Any] = {}
-    for name, (cpu, wall) in samples.items():
-        figures[name] = {"app_cpu_ms": summarize(cpu), "wall_ms": summarize(wall)}
+    for name, (cpu, wall, in_calls) in samples.items():
+        figures[name] = {
+            "app_cpu_ms": summarize(cpu),
+            "wall_ms": summarize(wall),
+            "cpu_in_dynamodb_calls_ms": summarize(in_calls),
+        }
     base = figures["baseline_one_putitem"]["app_cpu_ms"]["median"]
+    chalice = base - figures["baseline_one_putitem"]["cpu_in_dynamodb_calls_ms"]["median"]
     for name in CASES:
         entry = figures[name]
         entry["dynamodb_calls_per_webhook"] = round(sum(calls[name].values()) / ROUNDS, 2)
         entry["cpu_ratio_to_baseline"] = round(entry["app_cpu_ms"]["median"] / base, 2)
+        entry["floor_ratio_to_baseline"] = round(
+            (entry["cpu_in_dynamodb_calls_ms"]["median"] + chalice) / base, 2
+        )
         entry["calls"] = dict(sorted(calls[name].items()))
+        entry["retried_after_a_slow_moto"] = slow[name]
     figures["goal"] = {"cpu_ratio": GOAL_CPU_RATIO, "dynamodb_calls": GOAL_CALLS}
     save("ingest", figures)
     return figures
@@ -124,7 +170,7 @@ def report(figures: dict[str, Any]) -> str:
     lines = [
         "Webhook ingest (generic events, planned immediately; moto in its own process; cases take turns)",
         f"  {'case':<22}{'app CPU ms (median/p95)':>26}{'wall ms':>10}{'DynamoDB calls':>16}"
-        f"{'vs baseline':>12}",
+        f"{'vs baseline':>12}{'in calls ms':>13}{'floor':>7}",
     ]
     for key in (*CASES, "baseline_one_putitem"):
         entry = figures[key]
@@ -133,18 +179,30 @@ def report(figures: dict[str, Any]) -> str:
         ratio = entry.get("cpu_ratio_to_baseline", 1.0)
         lines.append(
             f"  {key:<22}{cpu['median']:>15.2f} / {cpu['p95']:<8.2f}{entry['wall_ms']['median']:>10.2f}"
-            f"{calls:>16}{ratio:>12}"
+            f"{calls:>16}{ratio:>12}{entry['cpu_in_dynamodb_calls_ms']['median']:>13.2f}"
+            f"{entry.get('floor_ratio_to_baseline', 1.0):>7}"
         )
-    one = [figures["1_items"], figures["1_items_next_event"]]
-    met = all(
-        e["cpu_ratio_to_baseline"] <= GOAL_CPU_RATIO and e["dynamodb_calls_per_webhook"] <= GOAL_CALLS
-        for e in one
-    )
-    twenty = figures["20_items"]["cpu_ratio_to_baseline"]
+    for key in ("1_items", "1_items_next_event"):
+        entry = figures[key]
+        cpu_ok = entry["cpu_ratio_to_baseline"] <= GOAL_CPU_RATIO
+        calls_ok = entry["dynamodb_calls_per_webhook"] <= GOAL_CALLS
+        lines.append(
+            f"  goal {key}: app CPU <= {GOAL_CPU_RATIO:g} x baseline {'met' if cpu_ok else 'MISSED'}"
+            f" ({entry['cpu_ratio_to_baseline']} x; floor {entry['floor_ratio_to_baseline']} x),"
+            f" <= {GOAL_CALLS} DynamoDB calls {'met' if calls_ok else 'MISSED'}"
+            f" ({entry['dynamodb_calls_per_webhook']:g})"
+        )
+    twenty = figures["20_items"]
     lines.append(
-        f"  goal (1 item, first and next event): app CPU <= {GOAL_CPU_RATIO:g} x baseline and <= {GOAL_CALLS}"
-        f" DynamoDB calls: {'met' if met else 'MISSED'} (20 items: {twenty} x)"
+        "  floor: the case's DynamoDB calls alone plus the baseline's Chalice work, over the baseline (no"
+        f" Aftercare code at all); 20 items: {twenty['cpu_ratio_to_baseline']} x,"
+        f" floor {twenty['floor_ratio_to_baseline']} x"
     )
+    slow = {key: figures[key]["retried_after_a_slow_moto"] for key in CASES}
+    if any(slow.values()):
+        lines.append(
+            f"  webhooks whose transaction moto answered after the client's timeout (retried): {slow}"
+        )
     lines.append("  before decision 57: 5 calls (6 with untyped products), 6.3 to 10 x baseline for 1 item")
     return "\n".join(lines)
 
