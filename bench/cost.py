@@ -5,8 +5,13 @@ then delivered, 10% of deliveries redelivered; the due sweep runs through 45 day
 answered (a fifth of them negatively, which flags and alerts staff; half of those get a staff reply);
 3% of orders ask for a return (through the Step Functions workflow, with the store's refund endpoint on
 127.0.0.1). Every AWS call is counted by service and operation and priced with the list prices in
-docs/costs.md. Lambda durations are the wall times measured here against in-process moto (an upper bound
-of real durations); fixed monthly costs (schedules, secrets) are reported apart from the per-order cost.
+docs/costs.md. Lambda durations are modelled: the app's own CPU measured here plus each AWS call's
+latency on AWS (DynamoDB 8 ms, SES 60 ms, as in the throughput benchmark; the calls of a multi-threaded
+sweep counted one after another, an upper bound); fixed monthly costs (schedules, secrets) are reported
+apart from the per-order cost.
+Comprehend is priced from the comments the flagging code actually sends to its analyzer (the local one
+stands in, counted as Comprehend's two requests); the baseline, from the same run, is the rule before
+decision 66: every comment analyzed. Goal: everything except SES at most $0.05 per 1,000 orders.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import multiprocessing
 import os
 import random
 import re
+import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -24,9 +30,17 @@ from decimal import Decimal
 from typing import Any
 
 from bench.harness import save
+from bench.throughput import DYNAMODB_MS, SES_MS
 
 ORDERS = 1000
-BATCH = 50  # orders per fresh moto: moto copies every table on each transaction, so tables stay small
+BATCH = 25  # orders per fresh moto: moto copies every table on each transaction, so tables stay small
+# What one call of each service takes on AWS, for Lambda durations (the throughput benchmark's latencies)
+LATENCY_SECONDS = {
+    "dynamodb": DYNAMODB_MS / 1000,
+    "sesv2": SES_MS / 1000,
+    "stepfunctions": 0.02,
+    "secretsmanager": 0.02,
+}
 PRICES = {  # us-east-1 list prices, recorded 2026-11 (docs/costs.md)
     "api_gateway_request": 3.50 / 1e6,
     "lambda_request": 0.20 / 1e6,
@@ -39,8 +53,28 @@ PRICES = {  # us-east-1 list prices, recorded 2026-11 (docs/costs.md)
     "secrets_manager_secret_month": 0.40,
     "secrets_manager_call": 0.05 / 10000,
 }
+GOAL_NON_SES = 0.05  # USD per 1,000 orders, everything but SES (issue 14)
 LAMBDA_GB = 0.25  # lambda_memory_size 256 in .chalice/config.json
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)
+
+
+def _units(operation: str, params: dict[str, Any]) -> list[tuple[str, float, float]]:
+    """(table, write units, read units) of one DynamoDB call, by docs/costs.md's counting rules."""
+    read = 1.0 if params.get("ConsistentRead") else 0.5
+    if operation in {"PutItem", "UpdateItem", "DeleteItem"}:
+        return [(params["TableName"], 1.0, 0.0)]
+    if operation in {"GetItem", "Query"}:
+        return [(params["TableName"], 0.0, read)]
+    if operation == "TransactWriteItems":
+        return [(next(iter(i.values()))["TableName"], 2.0, 0.0) for i in params.get("TransactItems", [])]
+    if operation == "BatchWriteItem":
+        return [(table, float(len(items)), 0.0) for table, items in params.get("RequestItems", {}).items()]
+    if operation == "BatchGetItem":
+        return [
+            (table, 0.0, (1.0 if wanted.get("ConsistentRead") else 0.5) * len(wanted.get("Keys", [])))
+            for table, wanted in params.get("RequestItems", {}).items()
+        ]
+    return []
 
 
 class Meter:
@@ -51,28 +85,36 @@ class Meter:
         self.write_units = 0.0
         self.read_units = 0.0
         self.invocations: Counter[str] = Counter()
-        self.lambda_seconds: dict[str, float] = {}
+        self.lambda_seconds: dict[str, float] = {}  # modelled: app CPU + each AWS call's latency on AWS
+        self.wall_seconds: dict[str, float] = {}  # measured here, moto's own work included
+        self.in_calls = 0.0  # CPU seconds spent inside AWS calls (client and in-process moto)
+        self._thread = threading.local()
+        self.analyzed: list[str] = []  # comments sent to the sentiment analyzer (Comprehend in production)
+        self.table_units: dict[str, list[float]] = {}  # table name: [write units, read units]
 
     def attach(self, client: Any, service: str) -> None:
+        # before-parameter-build sees the call's own parameters (before-call only the serialized request)
         def count(params: dict[str, Any], model: Any, **kwargs: Any) -> None:
             operation = model.name
             self.calls[f"{service}:{operation}"] += 1
-            if service != "dynamodb":
-                return
-            if operation in {"PutItem", "UpdateItem", "DeleteItem"}:
-                self.write_units += 1
-            elif operation == "TransactWriteItems":
-                self.write_units += 2 * len(params.get("TransactItems", []))
-            elif operation == "BatchWriteItem":
-                self.write_units += sum(len(v) for v in params.get("RequestItems", {}).values())
-            elif operation == "GetItem" or operation == "Query":
-                self.read_units += 1 if params.get("ConsistentRead") else 0.5
-            elif operation == "BatchGetItem":
-                self.read_units += 0.5 * sum(
-                    len(v.get("Keys", [])) for v in params.get("RequestItems", {}).values()
-                )
+            if service == "dynamodb":
+                for table, writes, reads in _units(operation, params):
+                    self.write_units += writes
+                    self.read_units += reads
+                    found = self.table_units.setdefault(table, [0.0, 0.0])
+                    found[0] += writes
+                    found[1] += reads
 
-        client.meta.events.register(f"before-call.{service}.*", count)
+        def start(**kwargs: Any) -> None:
+            self._thread.started = time.thread_time()
+
+        def stop(**kwargs: Any) -> None:
+            self.in_calls += time.thread_time() - getattr(self._thread, "started", time.thread_time())
+
+        client.meta.events.register(f"before-parameter-build.{service}.*", count)
+        client.meta.events.register(f"before-parameter-build.{service}.*", start)
+        client.meta.events.register(f"after-call.{service}.*", stop)
+        client.meta.events.register(f"after-call-error.{service}.*", stop)
 
     def state(self) -> dict[str, Any]:
         return {
@@ -81,6 +123,9 @@ class Meter:
             "read_units": self.read_units,
             "invocations": dict(self.invocations),
             "lambda_seconds": dict(self.lambda_seconds),
+            "wall_seconds": dict(self.wall_seconds),
+            "analyzed": list(self.analyzed),
+            "table_units": dict(self.table_units),
         }
 
     def merge(self, state: dict[str, Any]) -> None:
@@ -90,16 +135,50 @@ class Meter:
         self.invocations.update(state["invocations"])
         for name, seconds in state["lambda_seconds"].items():
             self.lambda_seconds[name] = self.lambda_seconds.get(name, 0.0) + seconds
+        for name, seconds in state["wall_seconds"].items():
+            self.wall_seconds[name] = self.wall_seconds.get(name, 0.0) + seconds
+        self.analyzed.extend(state["analyzed"])
+        for table, (writes, reads) in state["table_units"].items():
+            found = self.table_units.setdefault(table, [0.0, 0.0])
+            found[0] += writes
+            found[1] += reads
+
+    def count_analyzer(self) -> None:
+        """Record every comment the flagging code sends to this process's sentiment analyzer."""
+        from functions import composition
+        from functions.flags.sentiment import Analyzer, Sentiment
+
+        analyzed = self.analyzed
+
+        class Counted:
+            def __init__(self, inner: Analyzer) -> None:
+                self.inner = inner
+
+            def analyze(self, text: str, hint: str | None = None) -> Sentiment:
+                analyzed.append(text)
+                return self.inner.analyze(text, hint)
+
+        built = composition.adapters()
+        built.analyzer = Counted(built.analyzer)
 
     def invoke(self, function: str, action: Any) -> Any:
-        started = time.perf_counter()
+        """Run one Lambda invocation; its duration is modelled as the app's CPU (this process's, less the
+        CPU inside AWS calls, where in-process moto works) plus each call's latency on AWS."""
+        wall, cpu, in_calls, calls = (
+            time.perf_counter(),
+            time.process_time(),
+            self.in_calls,
+            Counter(self.calls),
+        )
         try:
             return action()
         finally:
+            app_cpu = max(0.0, time.process_time() - cpu - (self.in_calls - in_calls))
+            made = self.calls - calls
+            waited = sum(n * LATENCY_SECONDS.get(name.split(":")[0], 0.02) for name, n in made.items())
             self.invocations[function] += 1
-            self.lambda_seconds[function] = (
-                self.lambda_seconds.get(function, 0.0) + time.perf_counter() - started
-            )
+            self.lambda_seconds[function] = self.lambda_seconds.get(function, 0.0) + app_cpu + waited
+            self.wall_seconds[function] = self.wall_seconds.get(function, 0.0) + time.perf_counter() - wall
 
 
 def _simulate(meter: Meter, orders: int, batch: int) -> dict[str, Any]:
@@ -123,6 +202,7 @@ def _simulate(meter: Meter, orders: int, batch: int) -> dict[str, Any]:
         return meter.invoke("api", lambda: client.request(method, path, **kwargs))
 
     provisioned = _provisioned()
+    meter.count_analyzer()
     for service in ("dynamodb", "sesv2", "stepfunctions", "secretsmanager"):
         meter.attach(getattr(aws, service)(), service)
     config = minimal_store_config("cost-shop")
@@ -142,7 +222,10 @@ def _simulate(meter: Meter, orders: int, batch: int) -> dict[str, Any]:
     )
     secret = created.json["webhook_secrets"]["generic"]
 
+    webhooks = Counter[str]()
+
     def webhook(event: dict[str, Any], allowed: tuple[int, ...] = (200,)) -> None:
+        webhooks["posted"] += 1
         raw = body_of(event)
         response = api("POST", "/webhooks/cost-shop/events", body=raw, headers=generic_headers([secret], raw))
         assert response.status in allowed, response.text
@@ -180,7 +263,7 @@ def _simulate(meter: Meter, orders: int, batch: int) -> dict[str, Any]:
         ]
     )
     answered: set[str] = set()
-    comments = 0
+    comments: list[str] = []
     returns = 0
     awaiting: list[str] = []
     for step in range(45):  # a sweep a simulated day; the empty sweeps in between are a fixed cost (below)
@@ -196,7 +279,8 @@ def _simulate(meter: Meter, orders: int, batch: int) -> dict[str, Any]:
                 continue
             answered.add(order_id)
             negative = rng.random() < 0.2
-            comments += negative  # only the unhappy ones write a comment here; each comment is analyzed
+            if negative:  # only the unhappy ones write a comment here
+                comments.append("Arrived broken")
             link = links[0].removeprefix("https://care.example.com")  # the first product, or the NPS scale
             is_nps = link.rsplit("/", 1)[1].split(".")[0] in _nps_tokens(links)
             happy = "score=10&comment=" if is_nps else "score=5&comment="
@@ -241,6 +325,7 @@ def _simulate(meter: Meter, orders: int, batch: int) -> dict[str, Any]:
                     }
                 }
                 raw = body_of(generic_event("return.requested", {"id": f"O{index}"}, **request))
+                webhooks["posted"] += 1
                 answer = api(
                     "POST", "/webhooks/cost-shop/events", body=raw, headers=generic_headers([secret], raw)
                 )
@@ -265,21 +350,27 @@ def _simulate(meter: Meter, orders: int, batch: int) -> dict[str, Any]:
         "returns": returns,
         "refund_calls": len(receiver.calls),
         "sfn_transitions": transitions,
-        "comments_analyzed": comments,
+        "webhooks": webhooks["posted"],
+        "comments_written": len(comments),
+        "comprehend_units_every_comment": sum(comprehend_units(text) for text in comments),
     }
+
+
+def comprehend_units(text: str) -> int:
+    """Comprehend's units for one comment: language detection and sentiment, each 100 characters a unit and
+    at least 3."""
+    return 2 * max(3, -(-len(text) // 100))
 
 
 def _nps_tokens(links: list[str]) -> set[str]:
     """Payloads of the links that answer an NPS survey (their claims name no product)."""
-    import base64
-    import json
+    from functions.shared import tokens
 
     found = set()
     for link in links:
-        payload = link.rsplit("/", 1)[1].split(".")[0]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))).get("c", {})
-        if "p" not in claims:
-            found.add(payload)
+        token = link.rsplit("/", 1)[1]
+        if "p" not in tokens.unverified_body(token).get("c", {}):
+            found.add(token.split(".")[0])
     return found
 
 
@@ -401,7 +492,7 @@ def run() -> dict[str, Any]:
     lambda_requests = sum(meter.invocations.values())
     gb_seconds = sum(meter.lambda_seconds.values()) * LAMBDA_GB
     ses_emails = calls["sesv2:SendEmail"]
-    comprehend_units = usage["comments_analyzed"] * 2 * 3  # language + sentiment, at least 3 units each
+    comprehend = sum(comprehend_units(text) for text in meter.analyzed)
     per_thousand = Decimal(1000) / Decimal(usage["orders"])
     breakdown = {
         "API Gateway": api_requests * PRICES["api_gateway_request"],
@@ -411,10 +502,18 @@ def run() -> dict[str, Any]:
         "DynamoDB reads": meter.read_units * PRICES["dynamodb_read_unit"],
         "SES": ses_emails * PRICES["ses_email"],
         "Step Functions": usage["sfn_transitions"] * PRICES["sfn_transition"],
-        "Comprehend": comprehend_units * PRICES["comprehend_unit"],
+        "Comprehend": comprehend * PRICES["comprehend_unit"],
         "EventBridge (scheduled rules)": 0.0,
     }
     breakdown = {k: round(float(Decimal(str(v)) * per_thousand), 4) for k, v in breakdown.items()}
+    every_comment = round(
+        float(
+            Decimal(str(usage["comprehend_units_every_comment"] * PRICES["comprehend_unit"])) * per_thousand
+        ),
+        4,
+    )
+    non_ses = round(sum(v for k, v in breakdown.items() if k != "SES"), 4)
+    per_comment = comprehend_units("x" * 100) * PRICES["comprehend_unit"]
     fixed = {
         "schedules (sweep every 5 min, escalate and returns deadlines every 15 min), Lambda": round(
             (8640 + 2 * 2880) * (PRICES["lambda_request"] + 0.05 * LAMBDA_GB * PRICES["lambda_gb_second"])
@@ -423,19 +522,34 @@ def run() -> dict[str, Any]:
         ),
         "Secrets Manager (2 secrets)": round(2 * PRICES["secrets_manager_secret_month"], 2),
     }
+    tables = {
+        name.split("-", 1)[1]: {
+            "write_units_per_1000_orders": round(writes * float(per_thousand), 1),
+            "read_units_per_1000_orders": round(reads * float(per_thousand), 1),
+        }
+        for name, (writes, reads) in sorted(meter.table_units.items())
+    }
     figures = {
+        "tables": tables,
         "usage": {
             **usage,
             "api_requests": api_requests,
             "lambda_invocations": dict(meter.invocations),
             "lambda_gb_seconds": round(gb_seconds, 2),
+            "lambda_gb_seconds_wall_here": round(sum(meter.wall_seconds.values()) * LAMBDA_GB, 2),
             "dynamodb_write_units": meter.write_units,
             "dynamodb_read_units": meter.read_units,
             "ses_emails": ses_emails,
+            "comments_analyzed": len(meter.analyzed),
             "aws_calls": dict(sorted(calls.items())),
         },
         "per_1000_orders_usd": breakdown,
         "total_per_1000_orders_usd": round(sum(breakdown.values()), 4),
+        "non_ses_per_1000_orders_usd": non_ses,
+        "baseline_comprehend_every_comment_usd": every_comment,
+        "baseline_non_ses_per_1000_orders_usd": round(non_ses - breakdown["Comprehend"] + every_comment, 4),
+        "headroom_comments_per_1000_orders": int((GOAL_NON_SES - non_ses) / per_comment),
+        "goal_non_ses_usd": GOAL_NON_SES,
         "fixed_per_month_usd": fixed,
         "prices": PRICES,
         "price_date": "2026-11 (us-east-1 list prices, see docs/costs.md)",
@@ -454,6 +568,21 @@ def report(figures: dict[str, Any]) -> str:
     for service, cost in figures["per_1000_orders_usd"].items():
         lines.append(f"  {service:<32} ${cost:>8.4f}")
     lines.append(f"  {'total per 1,000 orders':<32} ${figures['total_per_1000_orders_usd']:>8.4f}")
+    non_ses, goal = figures["non_ses_per_1000_orders_usd"], figures["goal_non_ses_usd"]
+    lines.append(
+        f"  {'everything except SES':<32} ${non_ses:>8.4f}   goal <= ${goal:.2f}: "
+        f"{'met' if non_ses <= goal else 'MISSED'}"
+    )
+    lines.append(
+        f"  baseline, same run: every comment analyzed (before decision 66): Comprehend "
+        f"${figures['baseline_comprehend_every_comment_usd']:.4f}, everything except SES "
+        f"${figures['baseline_non_ses_per_1000_orders_usd']:.4f}; {usage['comments_analyzed']} of "
+        f"{usage['comments_written']} comments analyzed now"
+    )
+    lines.append(
+        f"  headroom: {figures['headroom_comments_per_1000_orders']} more comments per 1,000 orders on"
+        " answers their score and keywords do not flag (each analyzed, $0.0006) keep the goal"
+    )
     lines.append("  fixed per month, whatever the orders:")
     for item, cost in figures["fixed_per_month_usd"].items():
         lines.append(f"    {item}: ${cost}")
