@@ -337,6 +337,11 @@ def cmd_store_update(args: argparse.Namespace) -> int:
     issued: dict[str, str] = result.get("webhook_secrets") or {}
     _remember_secrets(endpoint, store_id, issued)
     print(f"Updated store {store_id}: now at version {result['version']}.")
+    if any(line.startswith("retention.") for line in lines):
+        print(
+            "The new retention applies to each item at its next write; to apply it now to the data the store "
+            f"already holds, run: aftercare store apply-retention {store_id}"
+        )
     if issued:
         print("\nNew webhook secrets, shown once, keep them safe:")
         for name, secret in issued.items():

@@ -214,6 +214,7 @@ def test_an_operator_shortens_a_retention_and_applies_it_to_what_the_store_holds
 
     # Then the difference names the setting, the store shows it, and the command says what it changed
     assert 'retention.answers: "P2Y" -> "P1Y"' in updated  # the diff reads whole years as years
+    assert f"already holds, run: aftercare store apply-retention {store_id}" in updated
     shown = yaml.safe_load(ok(cli(devstack, "store", "show", store_id)))
     assert shown["config"]["retention"] == {
         "orders": "P3Y",
