@@ -21,7 +21,7 @@ import contextlib
 import io
 import random
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bench.harness import CallCounter, moto_server, provision_local, save, summarize
@@ -161,7 +161,7 @@ def _seed_bulk(store: Any, answers: list[dict[str, Any]]) -> dict[str, Any]:
         total.merge(contribution(source, item, facts))
     cpu = time.process_time() - started
     weeks = total.weeks()
-    writes = composition.adapters().insights.replace(store.id, weeks.values())
+    writes = composition.adapters().insights.replace(store.id, weeks.values(), since=date.min)
     return {
         "answers": len(answers),
         "other_items": len(extras),

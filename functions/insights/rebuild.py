@@ -11,7 +11,9 @@ run leaves, and it agrees with incremental counting. It reads:
   operator-run rebuild is its only reader that needs one (see the notes in docs).
 
 Counts only what the tables still hold: items leave them after the store's ``retention`` (TTL, decision
-81), so weeks older than that are rebuilt smaller than incremental counting left them.
+81). So it rebuilds only the weeks whose data is all still there (those starting after the shortest
+retention, counted back from now) and leaves older weeks' counters as incremental counting left them:
+insights keep their counts after the answers are gone (decision 84).
 Stream records that arrive while it runs may be lost or counted twice; run it when the store is quiet.
 """
 
@@ -20,10 +22,10 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from functions.insights.counting import Contribution, Product, Source
+from functions.insights.counting import Contribution, Product, Source, week_of
 from functions.insights.service import StoreFacts, answer_product, contribution
 from functions.shared import clock
 
@@ -79,6 +81,14 @@ def month_span(month: str) -> tuple[datetime, datetime]:
     return start, following - timedelta(seconds=1)
 
 
+def complete_since(store: Store, now: datetime) -> date:
+    """The first week (its Monday, in the store's timezone) whose source items no retention has deleted:
+    the week after the one the shortest of the store's retention lengths reaches back to."""
+    kept = store.config.retention
+    shortest = min(kept.orders, kept.answers, kept.returns)
+    return week_of(now - shortest, store.config.timezone) + timedelta(days=7)
+
+
 def _since(store: Store, now: datetime) -> datetime:
     created = clock.parse_iso(store.created_at) if store.created_at else now
     return min(created, now - LOOK_BACK)
@@ -129,8 +139,9 @@ def rebuild(store: Store, ports: Ports) -> Rebuilt:
         tally.count(Source.FLAGS, flag)
     for request in ports.returns.every_request(store.id):
         tally.count(Source.RETURNS, request)
-    weeks = tally.total.weeks()
-    writes = ports.insights.replace(store.id, weeks.values())
+    complete = complete_since(store, now)
+    weeks = {start: week for start, week in tally.total.weeks().items() if start >= complete}
+    writes = ports.insights.replace(store.id, weeks.values(), since=complete)
     read = tally.read
     return Rebuilt(
         store_id=store.id,

@@ -184,15 +184,16 @@ class InsightsRepository(DynamoAdapter):
         item.update({name: to_value(amount) for name, amount in week.counts.items() if amount})
         return item
 
-    def replace(self, store_id: str, weeks: Iterable[WeekChange]) -> int:
-        """Make the store's counters exactly ``weeks``: each week's item is written whole, and stored
-        weeks not among them are deleted. Returns how many items were written or deleted.
+    def replace(self, store_id: str, weeks: Iterable[WeekChange], *, since: date) -> int:
+        """Make the store's counters from the week of ``since`` on exactly ``weeks``: each week's item is
+        written whole, and stored weeks from ``since`` on not among them are deleted; older weeks are left
+        as they are. Returns how many items were written or deleted.
 
         One write per week (at most a few hundred for a store's whole history): an offline operation,
         and week items can be large (one counter per product), so no batch is sent.
         """
         wanted = {week.start.isoformat(): self._week_item(store_id, week) for week in weeks}
-        stale = [sk for sk in self._stored_weeks(store_id) if sk not in wanted]
+        stale = [sk for sk in self._stored_weeks(store_id) if sk >= since.isoformat() and sk not in wanted]
         with self.calling("writing insights"):
             for item in wanted.values():
                 self.client.put_item(TableName=self.table, Item=item)

@@ -263,3 +263,32 @@ def test_the_local_expiry_deletes_what_aws_ttl_would_and_nothing_else(frozen: Pr
     )["Items"]
     assert sorted(item["sk"]["S"] for item in left) == ["ancient", "later", "none", "text"]
     assert deleted == {table: 2}  # a table without TTL (Stores) is left alone
+
+
+def test_insights_keep_their_counts_after_retention_deleted_the_answers_even_through_a_rebuild(
+    frozen: Provisioned, api: Any, operator_key: str
+) -> None:
+    from tests.insights_story import Store, infra_pump, story
+    from tests.integration.test_insights import counters, rebuild
+    from tests.refund_receiver import RefundReceiver
+
+    # Given a store's week of answers, flags and returns, counted from the streams as Lambda would
+    receiver = RefundReceiver()
+    try:
+        pump = infra_pump(frozen)
+        store = Store(api, operator_key, "counted-tours", receiver.url)
+        story(store, pump)
+        counted = counters(frozen, store.id)
+        assert counted
+
+        # When the local clock moves past the answers' retention (two years), the streams delivering the
+        # deletions to the insights consumer, and the operator rebuilds the counters afterwards
+        stack = DevStack(frozen, Scheduler([]), pump)
+        assert stack.advance(timedelta(days=800))["expired_items"]
+        assert not items_of(store.id)["responses"]
+        assert rebuild(store).status == 200
+    finally:
+        receiver.close()
+
+    # Then the counts of those weeks are what they were: insights keep numbers, not people
+    assert counters(frozen, store.id) == counted

@@ -41,7 +41,7 @@ class Weeks:
         found = [week for start, week in self.stored.items() if first <= start <= last]
         return found, len(found)
 
-    def replace(self, store_id: str, weeks: Iterable[WeekChange]) -> int:
+    def replace(self, store_id: str, weeks: Iterable[WeekChange], *, since: date) -> int:
         raise AssertionError("the report never writes")
 
 
