@@ -387,6 +387,14 @@ def workspace_story(world: World, shop_id: str, story: Story) -> None:
         ("/workspace/settings", "workspace settings"),
     ):
         rec.page(name, get(path))
+    # The owner answers a customer's request for their data: everything held about them, readable
+    customers = rec.page("workspace customer data", get("/workspace/customers"))
+    customer = f"nour.{story.locale}@example.com"
+    exported = post(
+        "/workspace/customers/export", {**form_values(customers), "email": customer, "format": "html"}
+    )
+    assert exported.status == 200, exported.text[:300]
+    rec.page("customer data export, readable", exported.text)
 
 
 def digest_story(world: World, shop_id: str, story: Story) -> None:

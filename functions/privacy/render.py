@@ -14,17 +14,7 @@ def as_json_text(document: dict[str, Any]) -> str:
 
 
 def html(document: dict[str, Any], store: Store) -> str:
-    from functions.shared.i18n import Translator, choose_locale
+    from functions.privacy.readable import view
     from functions.shared.templating import render
 
-    language = choose_locale(None, store.config.default_locale)
-    t = Translator(language)
-    return render(
-        "pages/privacy_export.html",
-        title=t("privacy_title"),
-        t=t,
-        doc=document,
-        full=as_json_text(document),
-        store_name=store.config.name,
-        locale=language,
-    )
+    return render("pages/privacy_export.html", **view(document, store))

@@ -50,6 +50,7 @@ LOANWORDS = {
     "Re",  # "Re:" before a reply's subject: the mail convention every client reads in every language
     "NPS",  # the survey's name; the catalogs keep the acronym, as the trade does
     "CSV",  # the download's file format
+    "JSON",  # the customer data export's file format (the portable copy the readable export points to)
     "US",  # CLDR's symbol for the US dollar in these languages ("US$")
     "webhook",  # the platforms' own word, kept by Arabic, Persian, Kazakh and Georgian developers
     "ID",  # "store ID": Georgian keeps the Latin abbreviation

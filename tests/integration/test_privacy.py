@@ -464,6 +464,23 @@ def test_the_export_of_a_customer_holds_everything_about_them(world: World) -> N
     assert (
         "<script>alert(1)</script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     )
+    # in words, not as stored: labels, kinds, statuses, steps and times in the store's language and zone
+    for said in (
+        "Last emailed",  # the profile's last_contacted_at
+        "Order delivered",  # the event's topic, order.delivered
+        "Review request",  # a request's kind
+        "Planned",  # a pending request
+        "1 of 5 stars",  # the answer
+        "replied",  # the staff action
+        REPLY,
+        "awaiting the item",  # the return's status
+        "Nov 3, 2026, 9:01\u202fAM (UTC)",  # 2026-11-03T09:01:00Z in the store's zone
+        "JSON file",  # the complete copy is the JSON export, not dumped on the page
+    ):
+        assert said in page.text, said
+    for stored in ("last_contacted_at", "order.delivered", "pending", "2026-11-03T09:01:00Z", "task_token"):
+        assert stored not in page.text, stored
+    assert f'<span class="written" dir="auto">{REPLY}</span>' in page.text  # what people wrote, isolated
 
 
 @pytest.mark.parametrize(
@@ -579,3 +596,8 @@ def test_the_readable_export_of_an_erased_customer_is_in_the_stores_language(wor
     assert "\u0627\u0644\u0628\u064a\u0627\u0646\u0627\u062a" in page.text  # "the data", in the title
     assert "\u062a\u0645 \u0627\u0644\u0645\u062d\u0648" in page.text  # "erased"
     assert "PRIV-AR" not in page.text and NAME not in page.text
+    # who asked and why the address stays blocked are said in Arabic too, not as stored
+    by_the_store = "\u0627\u0644\u0645\u062a\u062c\u0631\u060c \u0628\u0645\u0641\u062a\u0627\u062d"
+    data_erased = "\u062a\u0645 \u0645\u062d\u0648 \u0628\u064a\u0627\u0646\u0627\u062a"
+    assert by_the_store in page.text and data_erased in page.text  # "the store, with its key", "data erased"
+    assert "store admin key" not in page.text and "erased" not in page.text
