@@ -68,8 +68,9 @@ _NOT_WORDS = re.compile(
 
 
 # Everything a person reads, except <code> (configuration keys and ids the settings page quotes exactly as
-# they are written in store.yaml) and what is marked translate="no" (lists and texts of the store's
-# configuration shown as the store wrote them: keywords, return reasons, reply templates).
+# they are written in store.yaml, and the refund's idempotency key on the customer data export) and what
+# is marked translate="no" (lists and texts of the store's configuration shown as the store wrote them:
+# keywords, return reasons, reply templates).
 VISIBLE = """() => {
   const hide = document.createElement('style');
   hide.textContent = 'code, [translate=no] { display: none !important; }';
