@@ -21,6 +21,14 @@ if TYPE_CHECKING:
     from functions.stores.models import Store
 
 KINDS = {"review": "staff_kind_review", "nps": "staff_kind_nps"}
+ACTION_WORDS = {  # a flag's logged action -> its catalog text
+    "reply": "staff_action_reply",
+    "resolve": "staff_action_resolve",
+    "reopen": "staff_action_reopen",
+    "offer refund": "staff_action_offer_refund",
+    "offer return": "staff_action_offer_return",
+    "offer replacement": "staff_action_offer_replacement",
+}
 # The words ``functions.flags.evaluate`` stores as a flag's reasons, and the catalog text for each.
 REASONS = (
     (

@@ -42,14 +42,6 @@ LINK_TEXTS = {  # what the holder of a staff link that does not open is told (ca
     404: ("staff_link_missing_title", "staff_link_missing"),
     400: ("staff_link_broken_title", "staff_link_broken"),
 }
-ACTION_WORDS = {  # a flag's logged action -> its catalog text
-    "reply": "staff_action_reply",
-    "resolve": "staff_action_resolve",
-    "reopen": "staff_action_reopen",
-    "offer refund": "staff_action_offer_refund",
-    "offer return": "staff_action_offer_return",
-    "offer replacement": "staff_action_offer_replacement",
-}
 
 
 def _problem(error: Exception, ports: Ports) -> Response:
@@ -117,8 +109,8 @@ def _log(t: Translator, view: staff.StaffView) -> list[dict[str, str]]:
         {
             "at": emails.moment(t, view.store, str(a["at"])),
             "actor": str(a.get("actor", "")),
-            "action": t(ACTION_WORDS[a["action"]])
-            if a.get("action") in ACTION_WORDS
+            "action": t(emails.ACTION_WORDS[a["action"]])
+            if a.get("action") in emails.ACTION_WORDS
             else str(a.get("action")),
             "text": str(a.get("text") or ""),
         }

@@ -215,7 +215,7 @@ def _answers(w: Words, order: dict[str, Any]) -> list[Row]:
 
 def _flags(w: Words, order: dict[str, Any]) -> list[Section]:
     from functions.flags import emails as flag_words
-    from functions.flags.routes import ACTION_WORDS
+    from functions.flags.emails import ACTION_WORDS
 
     sections = []
     for flag in order.get("flags") or []:
