@@ -494,14 +494,9 @@ class OrderRepository(DynamoAdapter):
             "KeyConditionExpression": "customer_key = :c",
             "ExpressionAttributeValues": {":c": {"S": f"{store_id}#{customer_key(email)}"}},
         }
-        found: list[str] = []
-        with self.calling("reading a customer's orders"):
-            while True:
-                response = self.client.query(**kwargs)
-                found.extend(str(item["order_id"]["S"]) for item in response.get("Items", []))
-                if "LastEvaluatedKey" not in response:
-                    return found
-                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return [
+            str(item["order_id"]["S"]) for item in self.query_all("reading a customer's orders", **kwargs)
+        ]
 
     def _partition(self, pk: str) -> list[dict[str, Any]]:
         kwargs: dict[str, Any] = {
@@ -510,14 +505,7 @@ class OrderRepository(DynamoAdapter):
             "ExpressionAttributeValues": {":pk": {"S": pk}},
             "ConsistentRead": True,
         }
-        items: list[dict[str, Any]] = []
-        with self.calling("reading an order"):
-            while True:
-                response = self.client.query(**kwargs)
-                items.extend(from_item(item) for item in response.get("Items", []))
-                if "LastEvaluatedKey" not in response:
-                    return items
-                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return [from_item(item) for item in self.query_all("reading an order", **kwargs)]
 
     def export_order(self, store_id: str, order_id: str) -> dict[str, Any] | None:
         """The order (facts, quantity ledger, plan status) and every event received for it, with bodies."""

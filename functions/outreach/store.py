@@ -635,14 +635,8 @@ class OutreachQueue(DynamoAdapter):
             "ExpressionAttributeValues": {":p": {"S": partition}},
             "ProjectionExpression": "order_id",
         }
-        found: dict[str, None] = {}
-        with self.calling("reading a customer's requests"):
-            while True:
-                response = self.client.query(**kwargs)
-                found.update({str(item["order_id"]["S"]): None for item in response.get("Items", [])})
-                if "LastEvaluatedKey" not in response:
-                    return list(found)
-                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        items = self.query_all("reading a customer's requests", **kwargs)
+        return list(dict.fromkeys(str(item["order_id"]["S"]) for item in items))  # each order once, in order
 
     def erase_order(self, store_id: str, order_id: str) -> dict[str, int]:
         """Delete every request of the order. A pending one leaves the due index with its item, which is

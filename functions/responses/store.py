@@ -257,14 +257,8 @@ class ResponseRepository(DynamoAdapter):
             "KeyConditionExpression": "customer_key = :c",
             "ExpressionAttributeValues": {":c": {"S": f"{store_id}#{customer_key(email)}"}},
         }
-        found: dict[str, None] = {}
-        with self.calling("reading a customer's answers"):
-            while True:
-                response = self.client.query(**kwargs)
-                found.update({str(item["order_id"]["S"]): None for item in response.get("Items", [])})
-                if "LastEvaluatedKey" not in response:
-                    return list(found)
-                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        items = self.query_all("reading a customer's answers", **kwargs)
+        return list(dict.fromkeys(str(item["order_id"]["S"]) for item in items))  # each order once, in order
 
     def erase_order(self, store_id: str, order_id: str) -> int:
         """Delete every answer given about the order, their history with them (the counters keep the counts:

@@ -285,14 +285,7 @@ class ReturnRepository(DynamoAdapter):
             "KeyConditionExpression": "order_key = :o",
             "ExpressionAttributeValues": {":o": {"S": f"{store_id}#{order_id}"}},
         }
-        found: list[dict[str, Any]] = []
-        with self.calling("reading an order's returns"):
-            while True:
-                response = self.client.query(**kwargs)
-                found.extend(from_item(item) for item in response.get("Items", []))
-                if "LastEvaluatedKey" not in response:
-                    return found
-                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return [from_item(item) for item in self.query_all("reading an order's returns", **kwargs)]
 
     def erase(self, store_id: str, return_id: str) -> int:
         """Delete the request and its whole audit trail (the refund itself stays in the store's books)."""

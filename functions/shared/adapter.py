@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from functions.shared import aws
 
@@ -44,3 +44,14 @@ class DynamoAdapter:
             if aws.error_code(error) == CONDITION_FAILED:
                 raise (conflict or ConditionFailed(what)) from error
             raise aws.domain_error(error, what) from error
+
+    def query_all(self, what: str, **query: Any) -> list[dict[str, Any]]:
+        """Every item a query finds, page after page (in DynamoDB's form); ``what`` names it in errors."""
+        items: list[dict[str, Any]] = []
+        with self.calling(what):
+            while True:
+                response = self.client.query(**query)
+                items.extend(response.get("Items", []))
+                if "LastEvaluatedKey" not in response:
+                    return items
+                query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
