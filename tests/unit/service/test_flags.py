@@ -15,8 +15,8 @@ from functions.orders.store import StoredOrder
 from functions.shared import clock, links
 from functions.shared.mailer import PermanentSendError, TransientSendError
 from functions.stores.models import Store, StoreConfig
+from tests.fakes.clock import FakeClock
 from tests.fakes.flags import (
-    FakeClock,
     FakeFlags,
     FakeMailer,
     FakeOrders,
