@@ -162,6 +162,11 @@ def _suppression(store: Store, email: str, ports: Ports) -> str | None:
 
 
 def _claim_all(group: list[Due], claim: str, ports: Ports, report: Report) -> list[Due]:
+    """Claim the group's items; none when AWS refuses one (those claimed already are put back, counted).
+
+    An item left claimed would wait out its lease and then fail as interrupted, never sent: so a claim
+    that fails after others succeeded releases them, and the whole group goes together in a later sweep.
+    """
     claimed: list[Due] = []
     for due in group:
         try:
@@ -169,6 +174,10 @@ def _claim_all(group: list[Due], claim: str, ports: Ports, report: Report) -> li
             claimed.append(due)
         except LostRace:
             report.lost_races += 1
+        except (Throttled, DependencyFailed) as error:
+            logger.warning("sweep group put back before sending", extra={"error": error.message})
+            _Attempt(claimed, claim, ports, report).retry(error.message)
+            return []
     return claimed
 
 

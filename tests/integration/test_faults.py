@@ -57,6 +57,43 @@ def test_ses_and_dynamodb_throttling_lose_nothing_and_send_nothing_twice(
     assert recipients == sorted(f"t{i}@example.com" for i in range(20))  # each exactly once
 
 
+def test_a_throttled_claim_puts_back_what_its_group_had_claimed(shop: Shop) -> None:
+    # Given a customer with two orders whose review requests fall due together (one email for both)
+    for order in ("G-1", "G-2"):
+        shop.delivered(order, [("l1", "tour", "experience")], email="grace@example.com")
+    claims = itertools.count(1)
+
+    def second_claim_throttled(params: dict[str, Any], **kwargs: Any) -> None:
+        if str(params.get("UpdateExpression", "")).startswith("SET #status = :sending") and next(claims) == 2:
+            raise ClientError(
+                {
+                    "Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"},
+                    "ResponseMetadata": {"HTTPStatusCode": 400},
+                },
+                "UpdateItem",
+            )
+
+    aws.dynamodb().meta.events.register("before-parameter-build.dynamodb.UpdateItem", second_claim_throttled)
+
+    # When DynamoDB throttles the claim of the second item, after the first was claimed
+    for step in range(1, 40):
+        at(timedelta(days=1, minutes=5 * step))
+        run_sweep()
+
+    # Then the first is not stranded (its lease would fail it, never sent): both go out, in one email
+    assert next(claims) > 2, "the second claim was never made"
+    assert len([m for m in mails() if m["to"] == ["grace@example.com"]]) == 1
+    reviews = [_review(shop, order) for order in ("G-1", "G-2")]
+    assert [r["status"] for r in reviews] == ["sent", "sent"]
+    assert reviews[0]["history"][-1]["note"] == reviews[1]["history"][-1]["note"]  # the same message
+
+
+def _review(shop: Shop, order_id: str) -> dict[str, Any]:
+    return next(
+        o for o in shop.plan(order_id) if o["kind"] == "review" and not o["outreach_id"].endswith("-reminder")
+    )
+
+
 def test_clock_jumping_a_week_sends_everything_due_once(shop: Shop) -> None:
     # Given three deliveries, reported as they happen, two days apart
     for days, name in ((1, "first"), (3, "second"), (5, "third")):
