@@ -197,7 +197,7 @@ def settle(ledger: Ledger, return_id: str) -> Ledger:
     Settling means the customer was paid or compensated some way Aftercare cannot see (a refund in the
     platform's admin, store credit, cash at the till), so the units are done with. If the settlement
     comes back as a platform refund it is counted too: that can only leave fewer units returnable,
-    never more, and staff decide such a case by hand (decision 90).
+    never more, and staff decide such a case by hand (decision 69).
     """
     claim = ledger.claims.get(return_id)
     if claim is None or claim.state != REFUND_FAILED:
