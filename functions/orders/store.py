@@ -488,15 +488,7 @@ class OrderRepository(DynamoAdapter):
         """Ids of the orders whose customer is this address, from the sparse ``by_customer`` index."""
         from functions.customers.store import customer_key
 
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": "by_customer",
-            "KeyConditionExpression": "customer_key = :c",
-            "ExpressionAttributeValues": {":c": {"S": f"{store_id}#{customer_key(email)}"}},
-        }
-        return [
-            str(item["order_id"]["S"]) for item in self.query_all("reading a customer's orders", **kwargs)
-        ]
+        return self.order_ids_by_customer(f"{store_id}#{customer_key(email)}", "reading a customer's orders")
 
     def _partition(self, pk: str) -> list[dict[str, Any]]:
         kwargs: dict[str, Any] = {

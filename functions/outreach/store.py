@@ -628,15 +628,7 @@ class OutreachQueue(DynamoAdapter):
         partition = customer_index_key(store_id, email)
         if partition is None:
             return []
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": "by_customer",
-            "KeyConditionExpression": "customer_key = :p",
-            "ExpressionAttributeValues": {":p": {"S": partition}},
-            "ProjectionExpression": "order_id",
-        }
-        items = self.query_all("reading a customer's requests", **kwargs)
-        return list(dict.fromkeys(str(item["order_id"]["S"]) for item in items))  # each order once, in order
+        return self.order_ids_by_customer(partition, "reading a customer's requests")
 
     def erase_order(self, store_id: str, order_id: str) -> dict[str, int]:
         """Delete every request of the order. A pending one leaves the due index with its item, which is

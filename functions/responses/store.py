@@ -251,14 +251,7 @@ class ResponseRepository(DynamoAdapter):
         """Orders of the answers that name this address themselves (store-submitted reviews)."""
         from functions.customers.store import customer_key
 
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": "by_customer",
-            "KeyConditionExpression": "customer_key = :c",
-            "ExpressionAttributeValues": {":c": {"S": f"{store_id}#{customer_key(email)}"}},
-        }
-        items = self.query_all("reading a customer's answers", **kwargs)
-        return list(dict.fromkeys(str(item["order_id"]["S"]) for item in items))  # each order once, in order
+        return self.order_ids_by_customer(f"{store_id}#{customer_key(email)}", "reading a customer's answers")
 
     def erase_order(self, store_id: str, order_id: str) -> int:
         """Delete every answer given about the order, their history with them (the counters keep the counts:

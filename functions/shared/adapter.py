@@ -55,3 +55,15 @@ class DynamoAdapter:
                 if "LastEvaluatedKey" not in response:
                     return items
                 query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def order_ids_by_customer(self, customer_key: str, what: str) -> list[str]:
+        """The distinct ``order_id`` of every item the table's ``by_customer`` index holds under this key."""
+        items = self.query_all(
+            what,
+            TableName=self.table,
+            IndexName="by_customer",
+            KeyConditionExpression="customer_key = :c",
+            ExpressionAttributeValues={":c": {"S": customer_key}},
+            ProjectionExpression="order_id",
+        )
+        return list(dict.fromkeys(str(item["order_id"]["S"]) for item in items))  # each order once, in order
